@@ -1,0 +1,278 @@
+"""The ``Tracks`` table: one data model for real and simulated cell tracks.
+
+Every producer (file readers, simulators) emits a :class:`Tracks`; every consumer (graphs,
+splits, the prior, models) reads only :class:`Tracks`. One ``Tracks`` holds one sequence
+(one movie); a dataset of several sequences is a list of them.
+
+Columns
+-------
+``track_id`` (int64), ``frame`` (int64, 0-based frame index), ``x_um``, ``y_um`` (float64, um).
+Optional: ``t_s`` (float64, s), ``radius_um`` (float64, um), ``parent_id`` (int64, the
+``track_id`` of the mother track, :data:`NO_PARENT` = -1 when there is none), and any extra
+numeric per-spot feature. Rows are sorted by ``(frame, track_id)``; ``(track_id, frame)`` is
+unique.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from cellbench.errors import TracksFormatError
+from cellbench.io import write_atomic_with
+
+REQUIRED_COLUMNS: dict[str, str] = {"track_id": "int64", "frame": "int64", "x_um": "float64", "y_um": "float64"}
+OPTIONAL_COLUMNS: dict[str, str] = {"t_s": "float64", "radius_um": "float64", "parent_id": "int64"}
+NO_PARENT = -1
+MAX_ABS_COORD_UM = 1e7  # 10 m: anything larger is a unit or parsing error, not a cell position
+_META_KEY = b"cellbench.tracks_meta"
+
+
+@dataclass(frozen=True)
+class TracksMeta:
+    """What a tracks table needs to be interpreted physically and traced to its source.
+
+    Parameters
+    ----------
+    dataset : name of the sequence, e.g. ``"BF-C2DL-HSC_02"``.
+    pixel_um : pixel size in um, when the data came from an image (None if unknown).
+    frame_interval_s : time between frames in s (None if unknown).
+    fov_um : field of view ``(x_min, y_min, x_max, y_max)`` in um (None if unknown).
+    source_path, source_sha256 : the file the table was read from, and the sha256 of its bytes.
+    extra : free-form JSON-serialisable facts (e.g. a simulator's well radius).
+    """
+
+    dataset: str
+    pixel_um: float | None = None
+    frame_interval_s: float | None = None
+    fov_um: tuple[float, float, float, float] | None = None
+    source_path: str | None = None
+    source_sha256: str | None = None
+    extra: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.pixel_um is not None and not (np.isfinite(self.pixel_um) and self.pixel_um > 0):
+            raise TracksFormatError(f"{self.dataset}: pixel_um must be a finite number > 0 um, got {self.pixel_um}")
+        if self.frame_interval_s is not None and not (np.isfinite(self.frame_interval_s) and self.frame_interval_s > 0):
+            raise TracksFormatError(
+                f"{self.dataset}: frame_interval_s must be a finite number > 0 s, got {self.frame_interval_s}"
+            )
+        if self.fov_um is not None:
+            fov = tuple(float(v) for v in self.fov_um)
+            if len(fov) != 4 or not all(np.isfinite(fov)) or fov[2] <= fov[0] or fov[3] <= fov[1]:
+                raise TracksFormatError(
+                    f"{self.dataset}: fov_um must be (x_min, y_min, x_max, y_max) in um with max > min, got {self.fov_um}"
+                )
+            object.__setattr__(self, "fov_um", fov)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TracksMeta":
+        known = {f.name for f in dataclasses.fields(cls)}
+        kwargs = {k: v for k, v in d.items() if k in known}
+        if kwargs.get("fov_um") is not None:
+            kwargs["fov_um"] = tuple(kwargs["fov_um"])
+        return cls(**kwargs)
+
+
+def _rows_text(rows: np.ndarray, limit: int = 5) -> str:
+    rows = [int(r) for r in rows]
+    head = ", ".join(str(r) for r in rows[:limit])
+    more = f" (+{len(rows) - limit} more)" if len(rows) > limit else ""
+    return f"row {head}" if len(rows) == 1 else f"rows {head}{more}"
+
+
+def validate_table(
+    df: pd.DataFrame, where: str, file_rows: np.ndarray | None = None, check_sorted: bool = True
+) -> pd.DataFrame:
+    """Check a tracks table and return it with canonical dtypes and a fresh RangeIndex.
+
+    Parameters
+    ----------
+    df : table with at least the columns of :data:`REQUIRED_COLUMNS`.
+    where : what to name in errors (a file path or a dataset name).
+    file_rows : (n_rows,) row number of each table row as seen in the source file (headers
+        counted, 1-based). Defaults to the 1-based position in ``df``.
+
+    Raises
+    ------
+    TracksFormatError
+        naming ``where``, the first offending row(s) and the column, for: a missing column,
+        a non-numeric, NaN, infinite or absurdly large coordinate, a non-integer or negative
+        frame, a non-integer track id, a duplicated (track_id, frame), rows not sorted by
+        (frame, track_id) (only when ``check_sorted``), or an empty table.
+    """
+    if file_rows is None:
+        file_rows = np.arange(1, len(df) + 1)
+    file_rows = np.asarray(file_rows)
+    missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
+    if missing:
+        raise TracksFormatError(f"{where}: missing column(s) {missing}; a tracks table needs {list(REQUIRED_COLUMNS)}")
+    if len(df) == 0:
+        raise TracksFormatError(f"{where}: no rows (no spots): a tracks table needs at least one spot")
+    out = df.reset_index(drop=True).copy()
+
+    for col in ["track_id", "frame", "x_um", "y_um", *[c for c in OPTIONAL_COLUMNS if c in out.columns]]:
+        values = pd.to_numeric(out[col], errors="coerce")
+        bad = values.isna().to_numpy() & out[col].notna().to_numpy()
+        if bad.any():
+            first = np.flatnonzero(bad)
+            raise TracksFormatError(
+                f"{where}, {_rows_text(file_rows[first])}: column '{col}' is {out[col].iloc[first[0]]!r} (expected a number)"
+            )
+        out[col] = values.astype("float64")
+
+    for col in ["x_um", "y_um"] + [c for c in ("t_s", "radius_um") if c in out.columns]:
+        v = out[col].to_numpy()
+        bad = ~np.isfinite(v)
+        if bad.any():
+            first = np.flatnonzero(bad)
+            raise TracksFormatError(
+                f"{where}, {_rows_text(file_rows[first])}: column '{col}' is {v[first[0]]!r} (expected a finite number)"
+            )
+    for col in ["x_um", "y_um"]:
+        v = out[col].to_numpy()
+        bad = np.abs(v) > MAX_ABS_COORD_UM
+        if bad.any():
+            first = np.flatnonzero(bad)
+            raise TracksFormatError(
+                f"{where}, {_rows_text(file_rows[first])}: column '{col}' is {v[first[0]]:g} um, beyond "
+                f"+-{MAX_ABS_COORD_UM:g} um (wrong units or a corrupt value?)"
+            )
+
+    for col in ["track_id", "frame"] + (["parent_id"] if "parent_id" in out.columns else []):
+        v = out[col].to_numpy()
+        bad = ~np.isfinite(v) | (v != np.round(v))
+        if bad.any():
+            first = np.flatnonzero(bad)
+            raise TracksFormatError(
+                f"{where}, {_rows_text(file_rows[first])}: column '{col}' is {v[first[0]]!r} (expected an integer)"
+            )
+        out[col] = v.astype("int64")
+    bad = out["frame"].to_numpy() < 0
+    if bad.any():
+        first = np.flatnonzero(bad)
+        raise TracksFormatError(
+            f"{where}, {_rows_text(file_rows[first])}: column 'frame' is {out['frame'].iloc[first[0]]} (expected >= 0)"
+        )
+
+    dup = out.duplicated(["track_id", "frame"], keep=False).to_numpy()
+    if dup.any():
+        first = np.flatnonzero(dup)
+        r = out.iloc[first[0]]
+        raise TracksFormatError(
+            f"{where}, {_rows_text(file_rows[first])}: columns 'track_id', 'frame': (track_id {int(r.track_id)}, "
+            f"frame {int(r.frame)}) appears more than once (each cell has one position per frame)"
+        )
+
+    if not check_sorted:
+        return out
+    key = out["frame"].to_numpy() * (out["track_id"].max() - out["track_id"].min() + 1) + (
+        out["track_id"].to_numpy() - out["track_id"].min()
+    )
+    unsorted = np.flatnonzero(np.diff(key) < 0)
+    if len(unsorted):
+        raise TracksFormatError(
+            f"{where}, {_rows_text(file_rows[unsorted + 1])}: columns 'frame', 'track_id': rows are not sorted by "
+            f"(frame, track_id); sort them (readers do this for you)"
+        )
+    return out
+
+
+def sort_table(df: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """Sort by (frame, track_id) stably; return the sorted table and the permutation used."""
+    order = np.lexsort((df["track_id"].to_numpy(), df["frame"].to_numpy()))
+    return df.iloc[order].reset_index(drop=True), order
+
+
+@dataclass(frozen=True, eq=False)
+class Tracks:
+    """A validated tracks table plus its metadata. Construct it with :meth:`from_table`."""
+
+    df: pd.DataFrame
+    meta: TracksMeta
+
+    def __post_init__(self):
+        where = self.meta.source_path or self.meta.dataset
+        object.__setattr__(self, "df", validate_table(self.df, where))
+
+    @classmethod
+    def from_table(
+        cls, df: pd.DataFrame, meta: TracksMeta, file_rows: np.ndarray | None = None, sort: bool = True
+    ) -> "Tracks":
+        """Validate ``df`` (errors name rows as in the source file), sort it, and wrap it.
+
+        Validation runs before sorting so that errors point at the file's own row numbers.
+        """
+        where = meta.source_path or meta.dataset
+        checked = validate_table(df, where, file_rows, check_sorted=not sort)
+        if sort:
+            checked, _ = sort_table(checked)
+        return cls(checked, meta)
+
+    # -- views ---------------------------------------------------------------------------------
+    @property
+    def n_rows(self) -> int:
+        return len(self.df)
+
+    @property
+    def track_ids(self) -> np.ndarray:
+        return np.unique(self.df["track_id"].to_numpy())
+
+    @property
+    def frames(self) -> np.ndarray:
+        """Sorted unique frame indices that hold at least one cell."""
+        return np.unique(self.df["frame"].to_numpy())
+
+    def cells_per_frame(self) -> pd.Series:
+        return self.df.groupby("frame").size()
+
+    def positions_um(self) -> np.ndarray:
+        """(n_rows, 2) positions in um, in table order."""
+        return self.df[["x_um", "y_um"]].to_numpy()
+
+    def with_df(self, df: pd.DataFrame) -> "Tracks":
+        """A new Tracks with the same metadata and another (validated) table."""
+        return Tracks.from_table(df, self.meta)
+
+    def __repr__(self) -> str:
+        return (
+            f"Tracks(dataset={self.meta.dataset!r}, rows={self.n_rows}, tracks={len(self.track_ids)}, "
+            f"frames={len(self.frames)})"
+        )
+
+    # -- storage -------------------------------------------------------------------------------
+    def save(self, path: Path) -> None:
+        """Write the canonical parquet (metadata as JSON in the file's key-value metadata), atomically."""
+        table = pa.Table.from_pandas(self.df, preserve_index=False)
+        meta = dict(table.schema.metadata or {})
+        meta[_META_KEY] = json.dumps(self.meta.to_dict()).encode()
+        table = table.replace_schema_metadata(meta)
+        write_atomic_with(Path(path), lambda tmp: pq.write_table(table, tmp))
+
+    @classmethod
+    def load(cls, path: Path) -> "Tracks":
+        """Read a parquet written by :meth:`save`; round-trips the table and metadata exactly."""
+        path = Path(path)
+        try:
+            table = pq.read_table(path)
+        except (pa.ArrowInvalid, OSError) as err:
+            raise TracksFormatError(f"{path}: not a readable parquet file ({err})") from err
+        raw = (table.schema.metadata or {}).get(_META_KEY)
+        if raw is None:
+            meta = TracksMeta(dataset=path.stem, source_path=str(path))
+        else:
+            meta = TracksMeta.from_dict(json.loads(raw))
+        df = table.to_pandas()
+        where = str(path)
+        return cls(validate_table(df, where, np.arange(1, len(df) + 1)), meta)
+
