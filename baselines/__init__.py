@@ -1,0 +1,1 @@
+"""Baseline predictors: trivial references, the simulator oracle and learned baselines."""

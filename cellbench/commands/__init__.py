@@ -1,0 +1,1 @@
+"""Typer commands of the ``cellbench`` CLI; each module parses options and calls the library."""
