@@ -12,7 +12,7 @@ import cellbench
 from cellbench.dataset import Dataset, build_dataset
 from cellbench.errors import ConfigError
 from cellbench.evaluate import predictions_table, score
-from cellbench.io import write_atomic_with, write_json
+from cellbench.io import sha256_file, write_atomic_with, write_json
 from cellbench.readers import read_tracks
 from cellbench.registry import MODELS, build, load_all
 from cellbench.splits import blocks_to_dicts
@@ -80,11 +80,13 @@ def run(cfg: RunConfig, out_dir: Path | None = None) -> RunResult:
         "data": [
             {
                 "dataset": s.tracks.meta.dataset,
-                "path": s.tracks.meta.source_path,
-                "sha256": s.tracks.meta.source_sha256,
+                "path": str(path),
+                "sha256": sha256_file(Path(path)) if Path(path).is_file() else None,
+                "source_path": s.tracks.meta.source_path,
+                "source_sha256": s.tracks.meta.source_sha256,
                 "rows": s.tracks.n_rows,
             }
-            for s in data.seqs
+            for path, s in zip(cfg.tracks, data.seqs)
         ],
         "blocks": blocks_to_dicts(data.blocks),
         "cellbench_version": cellbench.__version__,

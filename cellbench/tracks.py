@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from cellbench.errors import TracksFormatError
-from cellbench.io import write_atomic_with
+from cellbench.io import sha256_file, write_atomic_with
 
 REQUIRED_COLUMNS: dict[str, str] = {"track_id": "int64", "frame": "int64", "x_um": "float64", "y_um": "float64"}
 OPTIONAL_COLUMNS: dict[str, str] = {"t_s": "float64", "radius_um": "float64", "parent_id": "int64"}
@@ -269,7 +269,7 @@ class Tracks:
             raise TracksFormatError(f"{path}: not a readable parquet file ({err})") from err
         raw = (table.schema.metadata or {}).get(_META_KEY)
         if raw is None:
-            meta = TracksMeta(dataset=path.stem, source_path=str(path))
+            meta = TracksMeta(dataset=path.stem, source_path=str(path), source_sha256=sha256_file(path))
         else:
             meta = TracksMeta.from_dict(json.loads(raw))
         df = table.to_pandas()
