@@ -27,6 +27,10 @@ def _register() -> None:
     from cellbench.commands import run as run_cmd
 
     app.command("run")(run_cmd.run)
+    from cellbench.commands import sweep as sweep_cmd
+
+    app.command("sweep")(sweep_cmd.sweep)
+    app.command("leaderboard")(sweep_cmd.leaderboard)
 
 
 _register()
@@ -38,3 +42,7 @@ def main() -> None:
     except CellbenchError as err:
         typer.echo(f"error: {err}", err=True)
         sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

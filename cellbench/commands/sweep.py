@@ -1,0 +1,67 @@
+"""``cellbench sweep`` and ``cellbench leaderboard``: grids of runs on Dask, and the tables they feed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from cellbench.leaderboard import write_leaderboards
+from cellbench.report import console
+from cellbench.sweep import ResultStore, load_sweep
+
+
+def sweep(
+    config: Annotated[Path, typer.Argument(help="Sweep TOML: [sweep] models, datasets, seeds, train_fractions; [models.NAME] option grids.")],
+    results: Annotated[Path, typer.Option(help="Results folder: one JSON per run, named by its hash.")] = Path("results"),
+    scheduler: Annotated[Optional[str], typer.Option(help="Address of an existing Dask scheduler (tcp://HOST:PORT or tls://...); default: a LocalCluster on this machine.")] = None,
+    workers: Annotated[Optional[int], typer.Option(min=1, help="LocalCluster worker processes (default: one per core).")] = None,
+    tls_ca_file: Annotated[Optional[Path], typer.Option(help="With tls://: CA certificate.")] = None,
+    tls_cert: Annotated[Optional[Path], typer.Option(help="With tls://: client certificate.")] = None,
+    tls_key: Annotated[Optional[Path], typer.Option(help="With tls://: client key.")] = None,
+    retry_failed: Annotated[bool, typer.Option(help="Run again the runs recorded as failed.")] = True,
+):
+    """Run every model x dataset x seed x training fraction x option combination of CONFIG
+    that has no result yet; finished runs are skipped, failures are recorded and the sweep goes on."""
+    from cellbench.sweep.runner import run_sweep
+
+    cfg = load_sweep(config)
+    security = None
+    if scheduler and scheduler.startswith("tls://"):
+        from distributed.security import Security
+
+        security = Security(
+            tls_ca_file=str(tls_ca_file) if tls_ca_file else None,
+            tls_client_cert=str(tls_cert) if tls_cert else None,
+            tls_client_key=str(tls_key) if tls_key else None,
+            require_encryption=True,
+        )
+    with Progress(TextColumn("runs"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as bar:
+        def progress(total, already):
+            task = bar.add_task("runs", total=total, completed=already)
+            return lambda: bar.advance(task)
+
+        summary = run_sweep(cfg, results, scheduler=scheduler, n_workers=workers, security=security, progress=progress, retry_failed=retry_failed)
+    console.print(f"sweep {cfg.name}: {summary.done} done, {summary.skipped} skipped (already in {results}), {summary.failed} failed")
+    for line in summary.errors:
+        console.print(f"  failed: {line}")
+    if summary.failed:
+        raise typer.Exit(code=1)
+
+
+def leaderboard(
+    results: Annotated[Path, typer.Argument(help="Results folder written by `cellbench sweep`.")],
+    out: Annotated[Path, typer.Option(help="Folder for the tables (Markdown, CSV) and PNG charts.")] = Path("leaderboards"),
+    title: Annotated[str, typer.Option(help="Title above each table.")] = "cellbench leaderboard",
+):
+    """Write one table per dataset (mean ± 95% CI over seeds, best per column in bold) from RESULTS."""
+    if not results.is_dir():
+        raise typer.BadParameter(f"{results}: no such results folder", param_hint="RESULTS")
+    written = write_leaderboards(ResultStore(results).records(), out, title)
+    if not written:
+        console.print(f"no finished run in {results}: nothing written")
+        raise typer.Exit(code=1)
+    for p in written:
+        console.print(f"wrote {p}")

@@ -1,0 +1,210 @@
+"""Leaderboards: gather result records into per-dataset tables (Markdown, CSV, PNG).
+
+Every figure is the mean over seeds with a 95 % confidence half-width from Student's t,
+:math:`t_{0.975,\\,n-1}\\, s / \\sqrt n`. The best value of each column is marked in bold.
+Under each table: the data sha256, config hashes, code version and date, so any row can be
+traced to its result files.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from cellbench.io import write_atomic, write_atomic_with
+
+# (metric key in metrics["test"], column label, better: "min" | "max" | "one")
+COLUMNS = [
+    ("rmse_dx_um", "RMSE dx (um)", "min"),
+    ("rmse_dy_um", "RMSE dy (um)", "min"),
+    ("rmse_abs_d_um", "RMSE abs d (um)", "min"),
+    ("mae_abs_d_um", "MAE abs d (um)", "min"),
+    ("r2", "R2", "max"),
+    ("nll", "NLL", "min"),
+    ("coverage_90", "cov. 90%", "one90"),
+    ("skill_vs_zero", "skill vs zero", "max"),
+    ("oracle_ratio", "RMSE / oracle", "min"),
+    ("r2_fraction_of_oracle", "R2 / oracle R2", "max"),
+    ("attn_spearman_force", "attn Spearman |F|", "max"),
+    ("dist_spearman_force", "-r Spearman |F| (reference)", "max"),
+]
+REFERENCE_MODELS = ("zero", "const-velocity", "mean", "ar", "oracle")
+
+
+def collect(records: list[dict]) -> pd.DataFrame:
+    """One row per (run, scored model): dataset, label, seed, train fraction and test metrics.
+
+    Reference rows embedded in each run (``metrics['references']``) are added once per
+    (dataset, seed) when the sweep did not run that reference itself.
+    """
+    rows = []
+    for rec in records:
+        if rec.get("status") != "done":
+            continue
+        m, spec = rec["metrics"], rec["spec"]
+        base = {
+            "dataset": m.get("dataset", spec["dataset"]),
+            "seed": spec["seed"],
+            "train_fraction": spec.get("train_fraction", 1.0),
+            "data_sha256": rec.get("data_sha256", ""),
+            "code_version": rec.get("code_version", ""),
+            "key": rec.get("key", ""),
+        }
+        rows.append({**base, "label": rec.get("label", spec["model"]), "model": spec["model"], **_flat(m["test"])})
+        for name, ref in (m.get("references") or {}).items():
+            rows.append({**base, "label": name, "model": name, "embedded": True, **_flat(ref)})
+    df = pd.DataFrame(rows)
+    if df.empty:
+        return df
+    if "embedded" not in df:
+        df["embedded"] = False
+    df["embedded"] = df["embedded"].fillna(False).astype(bool)
+    # keep an embedded reference only where no run of that model exists for the same dataset and seed
+    own = set(zip(df.loc[~df.embedded, "dataset"], df.loc[~df.embedded, "label"], df.loc[~df.embedded, "seed"]))
+    dup = df.embedded.to_numpy() & np.array([(d, l, s) in own for d, l, s in zip(df.dataset, df.label, df.seed)])
+    df = df[~dup]
+    # an embedded reference appears once per (dataset, seed, train fraction)
+    return df.drop_duplicates(["dataset", "label", "seed", "train_fraction"]).reset_index(drop=True)
+
+
+def _flat(metrics: dict) -> dict:
+    return {k: v for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+
+
+def ci95(values: np.ndarray) -> tuple[float, float, int]:
+    """(mean, 95 % CI half-width, n) of finite values; half-width NaN for n < 2."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    n = len(v)
+    if n == 0:
+        return float("nan"), float("nan"), 0
+    if n < 2:
+        return float(v.mean()), float("nan"), 1
+    return float(v.mean()), float(stats.t.ppf(0.975, n - 1) * v.std(ddof=1) / np.sqrt(n)), n
+
+
+def summarize(df: pd.DataFrame, by: tuple[str, ...] = ("dataset", "label", "train_fraction")) -> pd.DataFrame:
+    """Long table: one row per group and metric with mean, ci95 and n_seeds."""
+    out = []
+    metric_keys = [k for k, _, _ in COLUMNS if k in df.columns]
+    for keys, group in df.groupby(list(by), sort=False):
+        for k in metric_keys:
+            mean, ci, n = ci95(group[k].to_numpy())
+            if n:
+                out.append({**dict(zip(by, keys)), "metric": k, "mean": mean, "ci95": ci, "n_seeds": n})
+    return pd.DataFrame(out)
+
+
+def _order(labels: list[str]) -> list[str]:
+    refs = [r for r in REFERENCE_MODELS if r in labels]
+    return refs + sorted(l for l in labels if l not in refs)
+
+
+def _best(values: pd.Series, better: str) -> float | None:
+    v = values.dropna()
+    if v.empty:
+        return None
+    if better == "min":
+        return v.min()
+    if better == "max":
+        return v.max()
+    return v.iloc[(v - 0.9).abs().argmin()]  # coverage: closest to nominal
+
+
+def markdown_table(summary: pd.DataFrame, dataset: str, train_fraction: float = 1.0, exclude_oracle_best: bool = True) -> str:
+    """Markdown table of one dataset: models as rows, ``mean ± ci`` cells, best per column in bold.
+
+    The oracle is shown but never marked best: it reads the simulator's truth.
+    """
+    s = summary[(summary.dataset == dataset) & (summary.train_fraction == train_fraction)]
+    cols = [(k, lab, b) for k, lab, b in COLUMNS if k in set(s.metric)]
+    labels = _order(list(dict.fromkeys(s.label)))
+    pivot_mean = s.pivot_table(index="label", columns="metric", values="mean", aggfunc="first")
+    pivot_ci = s.pivot_table(index="label", columns="metric", values="ci95", aggfunc="first")
+    n_seeds = s.groupby("label")["n_seeds"].max()
+    lines = ["| model | seeds | " + " | ".join(lab for _, lab, _ in cols) + " |", "|---|---:|" + "---:|" * len(cols)]
+    for label in labels:
+        cells = []
+        for k, _, better in cols:
+            mean = pivot_mean.get(k, pd.Series(dtype=float)).get(label, np.nan)
+            ci = pivot_ci.get(k, pd.Series(dtype=float)).get(label, np.nan)
+            if not np.isfinite(mean):
+                cells.append("-")
+                continue
+            contenders = pivot_mean[k].drop(index=[l for l in ("oracle",) if exclude_oracle_best and l in pivot_mean.index])
+            best = _best(contenders, better)
+            text = f"{mean:.4g}" + (f" ± {ci:.2g}" if np.isfinite(ci) else "")
+            cells.append(f"**{text}**" if best is not None and mean == best and label != "oracle" else text)
+        lines.append(f"| {label} | {int(n_seeds.get(label, 0))} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def provenance(df: pd.DataFrame, dataset: str) -> str:
+    d = df[df.dataset == dataset]
+    shas = sorted({s for s in d.data_sha256 if s})
+    versions = sorted({v for v in d.code_version if v})
+    config_hash = hashlib.sha256(",".join(sorted(d.key)).encode()).hexdigest()[:12]
+    date = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d")
+    return (
+        f"data sha256: {', '.join(s[:16] for s in shas) or '-'}; results hash: {config_hash} "
+        f"({d.key.nunique()} result files); code: {', '.join(versions) or '-'}; generated {date}"
+    )
+
+
+def bar_chart(summary: pd.DataFrame, dataset: str, path: Path, metric: str = "rmse_abs_d_um") -> None:
+    """PNG bar chart of one metric per model with 95 % CI error bars, written atomically."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    s = summary[(summary.dataset == dataset) & (summary.metric == metric) & (summary.train_fraction == 1.0)]
+    if s.empty:
+        return
+    labels = _order(list(s.label))
+    s = s.set_index("label").loc[labels]
+    label = dict((k, lab) for k, lab, _ in COLUMNS)[metric]
+    fig, ax = plt.subplots(figsize=(max(4, 0.8 * len(labels) + 2), 3.5))
+    colors = ["0.6" if l in REFERENCE_MODELS else "C0" for l in labels]
+    ax.bar(range(len(labels)), s["mean"], yerr=np.nan_to_num(s["ci95"]), color=colors, capsize=3)
+    ax.set_xticks(range(len(labels)), labels, rotation=30, ha="right")
+    ax.set_ylabel(label)
+    ax.set_title(f"{dataset}: test {label} (mean ± 95% CI over seeds)")
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=120)
+    plt.close(fig)
+    write_atomic(path, buf.getvalue())
+
+
+def write_leaderboards(records: list[dict], out: Path, title: str = "cellbench leaderboard") -> list[Path]:
+    """Write ``<dataset>.md``, ``<dataset>.csv`` and ``<dataset>.png`` for every dataset; return the paths."""
+    out = Path(out)
+    df = collect(records)
+    if df.empty:
+        return []
+    summary = summarize(df)
+    written = []
+    for dataset in dict.fromkeys(df.dataset):
+        slug = dataset.replace("/", "_").replace(" ", "_")
+        fractions = sorted(set(summary[summary.dataset == dataset].train_fraction), reverse=True)
+        parts = [f"# {title}: {dataset}", ""]
+        for frac in fractions:
+            parts += [f"## training fraction {frac:g}", "", markdown_table(summary, dataset, frac), ""]
+        parts += [provenance(df, dataset), ""]
+        md = out / f"{slug}.md"
+        write_atomic(md, "\n".join(parts).encode())
+        csv = out / f"{slug}.csv"
+        table = summary[summary.dataset == dataset]
+        write_atomic_with(csv, lambda tmp, t=table: t.to_csv(tmp, index=False))
+        png = out / f"{slug}.png"
+        bar_chart(summary, dataset, png)
+        written += [md, csv] + ([png] if png.exists() else [])
+    return written
+

@@ -1,0 +1,121 @@
+"""Run a sweep on Dask distributed: a LocalCluster by default, or an existing scheduler.
+
+Data are prepared once on the client (simulated presets generated into the cache; every
+dataset hashed) and workers read them by path. Each finished run is written to the store as
+soon as it completes, so killing the sweep loses only the runs in flight.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cellbench.errors import ConfigError
+from cellbench.io import sha256_file
+from cellbench.sweep.config import SweepConfig
+from cellbench.sweep.store import ResultStore, code_version, run_key
+from cellbench.sweep.task import execute
+
+
+@dataclass
+class SweepSummary:
+    done: int = 0
+    skipped: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def prepare_dataset(dataset: str) -> tuple[str, str]:
+    """(path workers read, sha256 of the data) for a sweep dataset entry."""
+    if dataset.startswith("preset:"):
+        import simulators
+
+        folder = Path(simulators.cached_dataset(dataset.removeprefix("preset:"), seed=0))
+        return str(folder), sha256_file(folder / "tracks.parquet")
+    path = Path(dataset)
+    if path.is_dir():
+        return str(path), ""
+    return str(path), sha256_file(path)
+
+
+def _client(scheduler: str | None, n_workers: int | None, security=None):
+    from dask.distributed import Client, LocalCluster
+
+    if scheduler:
+        try:
+            return Client(scheduler, security=security, timeout="20s")
+        except (OSError, TimeoutError) as err:
+            raise ConfigError(f"--scheduler {scheduler}: cannot connect ({err})") from err
+    n = n_workers or max(1, os.cpu_count() or 1)
+    cluster = LocalCluster(
+        n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+        env={"OMP_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"},
+    )
+    return Client(cluster)
+
+
+def run_sweep(
+    cfg: SweepConfig,
+    results: Path,
+    scheduler: str | None = None,
+    n_workers: int | None = None,
+    security=None,
+    progress=None,
+    retry_failed: bool = True,
+) -> SweepSummary:
+    """Execute every run of ``cfg`` whose result is not in ``results`` yet.
+
+    Parameters
+    ----------
+    progress : optional callable ``(n_total) -> advance()`` factory for a progress bar.
+    """
+    from dask.distributed import as_completed
+
+    store = ResultStore(results)
+    version = code_version()
+    data = {d: prepare_dataset(d) for d in sorted({s.dataset for s in cfg.specs})}
+    summary = SweepSummary()
+    todo = []
+    for spec in cfg.specs:
+        spec_d = spec.to_dict()
+        key = run_key(spec_d, data[spec.dataset][1], version)
+        status = store.status(key)
+        if status == "done" or (status == "failed" and not retry_failed):
+            summary.skipped += 1
+            continue
+        todo.append((key, spec, spec_d))
+    advance = progress(len(cfg.specs), summary.skipped) if progress else (lambda: None)
+    if not todo:
+        return summary
+
+    client = _client(scheduler, n_workers, security)
+    try:
+        futures = {}
+        for key, spec, spec_d in todo:
+            fut = client.submit(execute, spec_d, data[spec.dataset][0], key=f"cellbench-run-{key}", pure=False)
+            futures[fut] = (key, spec, spec_d)
+        for fut in as_completed(futures):
+            key, spec, spec_d = futures[fut]
+            try:
+                record = fut.result()
+            except Exception as err:  # noqa: BLE001 - e.g. KilledWorker: recorded as a failure
+                record = {"status": "failed", "error": f"{type(err).__name__}: {err}"}
+            record.update(
+                spec=spec_d, label=spec.label, data_path=data[spec.dataset][0], data_sha256=data[spec.dataset][1],
+                code_version=version, finished_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            )
+            store.write(key, record)
+            if record["status"] == "done":
+                summary.done += 1
+            else:
+                summary.failed += 1
+                summary.errors.append(f"{spec.label} on {spec.dataset} seed {spec.seed}: {record['error']}")
+            advance()
+    finally:
+        cluster = getattr(client, "cluster", None)
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    return summary

@@ -1,0 +1,68 @@
+"""Results store: one JSON file per run, named by a hash of (spec, data sha256, code version).
+
+Files are written atomically, so a sweep killed at any moment (even SIGKILL) leaves every
+finished result intact and no half-written file; re-running the sweep skips them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+from pathlib import Path
+
+import cellbench
+from cellbench.io import read_json, write_json
+
+
+def code_version() -> str:
+    """Package version plus the git commit of the source tree when there is one."""
+    repo = Path(cellbench.__file__).resolve().parents[1]
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(repo), "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True, timeout=10
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        commit = ""
+    return f"{cellbench.__version__}+{commit}" if commit else cellbench.__version__
+
+
+def run_key(spec: dict, data_sha256: str, version: str) -> str:
+    """Hex key (24 chars) of a run: sha256 of its canonical JSON description."""
+    blob = json.dumps({"spec": spec, "data_sha256": data_sha256, "code_version": version}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:24]
+
+
+class ResultStore:
+    """A folder of ``<key>.json`` result files."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+
+    def path(self, key: str) -> Path:
+        return self.root / f"{key}.json"
+
+    def status(self, key: str) -> str | None:
+        """'done', 'failed' or None when the run has no result yet (an unreadable file counts as none)."""
+        p = self.path(key)
+        if not p.exists():
+            return None
+        try:
+            return read_json(p).get("status")
+        except (json.JSONDecodeError, OSError):
+            return None
+
+    def write(self, key: str, record: dict) -> Path:
+        path = self.path(key)
+        write_json(path, {"key": key, **record})
+        return path
+
+    def records(self) -> list[dict]:
+        """Every readable result record, sorted by key."""
+        out = []
+        for p in sorted(self.root.glob("*.json")):
+            try:
+                out.append(read_json(p))
+            except (json.JSONDecodeError, OSError):
+                continue
+        return out

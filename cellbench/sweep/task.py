@@ -1,0 +1,60 @@
+"""What one Dask worker does for one run: build the run config, run it, return a record.
+
+Exceptions never escape: a failing run comes back as a ``status: failed`` record with its
+error, so the rest of the sweep goes on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+
+def _run_config(spec: dict, data_path: str):
+    from cellbench.pipeline import RunConfig
+
+    names = {f.name for f in dataclasses.fields(RunConfig)}
+    kwargs = {"model": spec["model"], "seed": spec["seed"], "split": spec["split"], "test_seq": spec.get("test_seq")}
+    if "data" in names:
+        kwargs["data"] = data_path
+    else:
+        kwargs["tracks"] = (data_path,)
+    if spec.get("model_options"):
+        kwargs["model_options"] = dict(spec["model_options"])
+    if spec.get("train_fraction", 1.0) != 1.0:
+        if "train_fraction" not in names:
+            raise ValueError("this cellbench version has no train_fraction option")
+        kwargs["train_fraction"] = spec["train_fraction"]
+    elif "train_fraction" in names:
+        kwargs["train_fraction"] = 1.0
+    return RunConfig(**{k: v for k, v in kwargs.items() if k in names})
+
+
+def execute(spec: dict, data_path: str, run_dir: str | None = None) -> dict:
+    """Run one spec on the dataset at ``data_path``; return the record to store."""
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    t0 = time.perf_counter()
+    try:
+        import torch
+
+        torch.set_num_threads(1)  # one run per worker process: no oversubscription
+    except ImportError:
+        pass
+    try:
+        from cellbench.pipeline import run
+
+        cfg = _run_config(spec, data_path)
+        with tempfile.TemporaryDirectory() as tmp:
+            result = run(cfg, Path(run_dir) if run_dir else Path(tmp) / "run")
+        return {"status": "done", "metrics": result.metrics, "elapsed_s": time.perf_counter() - t0}
+    except Exception as err:  # noqa: BLE001 - recorded, not swallowed: the record carries it
+        return {
+            "status": "failed",
+            "error": f"{type(err).__name__}: {err}",
+            "traceback": traceback.format_exc(),
+            "elapsed_s": time.perf_counter() - t0,
+        }
