@@ -338,6 +338,8 @@ def _read_mask(path: Path, data: bytes, frame: int) -> np.ndarray:
             mask = tif.asarray()
     except Exception as err:  # tifffile raises many types on corrupt input; all mean "not a readable TIFF"
         raise TracksFormatError(f"{path}, frame {frame}: not a readable TIFF ({type(err).__name__}: {err})") from err
+    if mask.size == 0 or mask.ndim < 2:
+        raise TracksFormatError(f"{path}, frame {frame}: not a readable TIFF (no image data in it: empty or corrupt)")
     while mask.ndim > 2 and mask.shape[0] == 1:
         mask = mask[0]
     if mask.ndim != 2:
