@@ -400,9 +400,9 @@ def _linked_spots(doc: _Document, spot_ids: np.ndarray, frames: np.ndarray, spot
     src, dst = np.where(frames[src] < frames[dst], src, dst), np.where(frames[src] < frames[dst], dst, src)
 
     # every spot in at most one track
-    both = np.concatenate([src, dst])
-    both_track = np.concatenate([e_track, e_track])
-    both_line = np.concatenate([e_lines, e_lines])
+    both = np.stack([src, dst], axis=1).ravel()  # in file order: edge 0's ends, edge 1's ends, ...
+    both_track = np.repeat(e_track, 2)
+    both_line = np.repeat(e_lines, 2)
     first_track = np.full(len(spot_ids), -1, dtype=np.int64)
     linked, first = np.unique(both, return_index=True)
     first_track[linked] = both_track[first]  # the track of the first edge that names the spot
@@ -424,7 +424,8 @@ def _linked_spots(doc: _Document, spot_ids: np.ndarray, frames: np.ndarray, spot
             f"ID={spot_ids[p % len(spot_ids)]} appears again (first at line {at[0]})"
         )
     keep_edge = kept[e_track]
-    track_of_spot[both[np.concatenate([keep_edge, keep_edge])]] = both_track[np.concatenate([keep_edge, keep_edge])]
+    keep_end = np.repeat(keep_edge, 2)
+    track_of_spot[both[keep_end]] = both_track[keep_end]
     return track_of_spot, src[keep_edge], dst[keep_edge], track_ids
 
 
