@@ -1,0 +1,26 @@
+"""The physical prior (paper section 4): S(k) -> C(k) -> c(r) from training frames, projected
+onto graph edges, plus the ground truth used to validate it.
+
+Modules
+-------
+``window``      observation windows and their overlap-area (edge) corrections
+``structure``   pair histograms (cell list), Debye and direct-lattice S(k) references
+``hankel``      2D Hankel transforms (binned, trapezoid, quasi-discrete)
+``estimator``   :class:`PriorEstimator`, :func:`estimate_prior`, :class:`Prior`
+``projection``  :func:`project_prior`, :class:`EdgeNormalizer` (paper eq. 4)
+``oz``          Ornstein-Zernike solver with PY / HNC closures (comparison curves)
+``potentials``  beta u(r) of the simulators' potentials from their metadata
+``reference_mc`` an independent Metropolis sampler of the same potentials (validation)
+``truth``       ground-truth c(r) for simulated runs and the recovery errors
+``plot``        the ``prior.png`` figure
+"""
+
+from cellbench.prior.estimator import Prior, PriorEstimator, estimate_prior, interaction_range
+from cellbench.prior.oz import OZResult, solve_oz
+from cellbench.prior.projection import EdgeNormalizer, project_prior, segment_softmax
+from cellbench.prior.window import Window, fit_window
+
+__all__ = [
+    "EdgeNormalizer", "OZResult", "Prior", "PriorEstimator", "Window", "estimate_prior", "fit_window",
+    "interaction_range", "project_prior", "segment_softmax", "solve_oz",
+]
