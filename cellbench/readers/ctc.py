@@ -99,7 +99,7 @@ def read_track_file(path: Path) -> CtcTrackFile:
             values = [int(f) for f in fields]
         except ValueError:
             values = None
-        if values is None or len(values) != 4:
+        if values is None or len(values) != 4 or max(abs(v) for v in values) >= 2**62:
             raise TracksFormatError(
                 f"{path}, line {n}: {text.strip()!r} is not 'L B E P' (four integers: label, first frame, last "
                 f"frame, parent label or 0)"
