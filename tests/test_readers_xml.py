@@ -98,6 +98,22 @@ def test_explicit_frame_interval_that_contradicts_the_file_wins_with_a_warning(t
     npt.assert_allclose(t.df["t_s"], t.df["frame"] * 300.0, rtol=1e-12)
 
 
+def test_uncalibrated_movie_has_no_time_unless_told(tmp_path):
+    # TrackMate on an uncalibrated movie: pixel units, timeinterval 1 "sec", POSITION_T = frame
+    spots, tracks = xml_chain(n_frames=3)
+    for s in spots:
+        s["POSITION_T"] = float(s["FRAME"])
+    text = trackmate_xml_text(spots, tracks, spatialunits="pixel", image_data={"pixelwidth": 1.0, "timeinterval": 1.0})
+    path = _write(tmp_path, text)
+    t = read_trackmate_xml(path, pixel_um=0.645)
+    assert t.meta.frame_interval_s is None and "t_s" not in t.df.columns
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        t = read_trackmate_xml(path, pixel_um=0.645, frame_interval_s=300.0)
+    assert t.meta.frame_interval_s == 300.0
+    npt.assert_array_equal(t.df["t_s"], t.df["frame"] * 300.0)
+
+
 def test_matching_explicit_calibration_is_silent(tmp_path):
     path = _write(tmp_path, _division_xml(image_data={"pixelwidth": 0.645, "timeinterval": 5.0}))
     with warnings.catch_warnings():

@@ -31,7 +31,10 @@ pixel size, and its ``pixelwidth`` becomes ``meta.pixel_um``. A file in ``pixel`
 ``pixel_um``. An explicit ``pixel_um`` or ``frame_interval_s`` that contradicts the file's
 calibration wins, with a :class:`CalibrationWarning`: the file's values are taken as
 uncalibrated (positions / ``pixelwidth`` are pixels, ``POSITION_T`` / ``timeinterval`` are
-frames) and rescaled with the explicit value.
+frames) and rescaled with the explicit value. A movie without any calibration (``pixel``
+units and ImageJ's default ``timeinterval="1.0"``, as in TrackMate's own FakeTracks.xml) has
+an unknown frame interval: no ``t_s`` column unless ``frame_interval_s`` is given, which
+then scales ``POSITION_T`` (in frames) without a warning.
 """
 
 from __future__ import annotations
@@ -540,6 +543,8 @@ def _time_factor(doc: _Document, frame_interval_s: float | None, where: str) -> 
     unit = doc.model.get("timeunits")
     s_per_unit = to_s_factor(unit, None)
     interval = _attr_float(doc.image_data, "timeinterval")
+    if _uncalibrated(doc):  # ImageJ's defaults: POSITION_T counts frames, the interval is unknown
+        return (None, None) if frame_interval_s is None else (frame_interval_s / interval, frame_interval_s)
     file_dt_s = None if s_per_unit is None or interval is None else interval * s_per_unit
     if frame_interval_s is None:
         return s_per_unit, file_dt_s
@@ -552,6 +557,13 @@ def _time_factor(doc: _Document, frame_interval_s: float | None, where: str) -> 
         )
         return frame_interval_s / interval, frame_interval_s
     return to_s_factor(unit, frame_interval_s), frame_interval_s
+
+
+def _uncalibrated(doc: _Document) -> bool:
+    """True for a movie without calibration: TrackMate then writes spatialunits 'pixel' and
+    ImageJ's default frame interval, ``timeinterval="1.0"`` (in 'sec')."""
+    u = (doc.model.get("spatialunits") or "").strip().lower()
+    return u in ("pixel", "pixels", "px", "") and _attr_float(doc.image_data, "timeinterval") == 1.0
 
 
 def _feature_column(name: str, dimension: str, length_um: float, time_s: float | None) -> tuple[str | None, float]:
