@@ -220,7 +220,7 @@ def read_trackmate_xml(
             MergeWarning,
             stacklevel=2,
         )
-    branch_track_id = _branch_track_ids(branch, parent_branch, track_of_spot, frames, spot_ids, track_ids)
+    branch_track_id = _branch_track_ids(branch, len(parent_branch), track_of_spot, frames, spot_ids, track_ids)
 
     rows = np.flatnonzero(keep)
     rows = rows[np.lexsort((spot_ids[rows], frames[rows]))]
@@ -245,7 +245,7 @@ def read_trackmate_xml(
         if not values.notna().all():
             continue  # text or partly missing: not a per-spot number
         col, factor = _feature_column(name, doc.spot_dimensions.get(name, ""), length_um, time_s)
-        if col is not None:
+        if col is not None and col not in out.columns:  # never overwrite track_id, frame, positions
             out[col] = values.to_numpy(dtype="float64") * factor
 
     if frame_interval_meta is None and "t_s" in out.columns:
@@ -474,14 +474,13 @@ def split_branches(
 
 def _branch_track_ids(
     branch: np.ndarray,
-    parent_branch: np.ndarray,
+    n_branches: int,
     track_of_spot: np.ndarray,
     frames: np.ndarray,
     spot_ids: np.ndarray,
     track_ids: np.ndarray,
 ) -> np.ndarray:
     """The ``track_id`` of each branch: the TrackMate TRACK_ID for each track's first branch, new ids after."""
-    n_branches = len(parent_branch)
     kept = np.flatnonzero(branch >= 0)
     kept = kept[np.lexsort((spot_ids[kept], frames[kept]))]
     _, first = np.unique(branch[kept], return_index=True)  # branches are 0..n_branches-1, all present
