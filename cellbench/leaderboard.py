@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
+import re
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,7 @@ import pandas as pd
 from scipy import stats
 
 from cellbench.io import write_atomic, write_atomic_with
+from cellbench.sweep.store import git_commit
 
 # (metric key in metrics["test"], column label, better: "min" | "max" | "one")
 COLUMNS = [
@@ -49,7 +51,7 @@ def collect(records: list[dict]) -> pd.DataFrame:
             continue
         m, spec = rec["metrics"], rec["spec"]
         base = {
-            "dataset": m.get("dataset", spec["dataset"]),
+            "dataset": _dataset_label(m, spec),
             "seed": spec["seed"],
             "train_fraction": spec.get("train_fraction", 1.0),
             "data_sha256": rec.get("data_sha256", ""),
@@ -71,6 +73,15 @@ def collect(records: list[dict]) -> pd.DataFrame:
     df = df[~dup]
     # an embedded reference appears once per (dataset, seed, train fraction)
     return df.drop_duplicates(["dataset", "label", "seed", "train_fraction"]).reset_index(drop=True)
+
+
+def _dataset_label(metrics: dict, spec: dict) -> str:
+    name = metrics.get("dataset") or "+".join(spec["dataset"])
+    if metrics.get("split", spec.get("split")) == "sequence":
+        seqs = name.split("+")
+        test = seqs[spec["test_seq"] if spec.get("test_seq") is not None else -1]
+        return f"{name} (train on the others, test on {test})"
+    return name
 
 
 def _flat(metrics: dict) -> dict:
@@ -153,7 +164,8 @@ def provenance(df: pd.DataFrame, dataset: str) -> str:
     date = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d")
     return (
         f"data sha256: {', '.join(s[:16] for s in shas) or '-'}; results hash: {config_hash} "
-        f"({d.key.nunique()} result files); code: {', '.join(versions) or '-'}; generated {date}"
+        f"({d.key.nunique()} result files); code: {', '.join(versions) or '-'}; commit {git_commit() or '-'}; "
+        f"generated {date}"
     )
 
 
@@ -192,7 +204,7 @@ def write_leaderboards(records: list[dict], out: Path, title: str = "cellbench l
     summary = summarize(df)
     written = []
     for dataset in dict.fromkeys(df.dataset):
-        slug = dataset.replace("/", "_").replace(" ", "_")
+        slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", dataset).strip("_")
         fractions = sorted(set(summary[summary.dataset == dataset].train_fraction), reverse=True)
         parts = [f"# {title}: {dataset}", ""]
         for frac in fractions:

@@ -4,7 +4,8 @@
 
     [sweep]
     models = ["zero", "const-velocity", "ar", "physattn"]
-    datasets = ["preset:default", "../shared/data/bf-c2dl-hsc/BF-C2DL-HSC_02_spots.csv"]
+    datasets = ["preset:default", "../shared/data/bf-c2dl-hsc/BF-C2DL-HSC_02_spots.csv",
+                ["hsc02.csv", "hsc01.csv"]]   # a list: several sequences in one run (split = "sequence")
     seeds = [0, 1, 2, 3, 4]
     train_fractions = [1.0, 0.25]      # fraction of the training block used (sample efficiency)
     split = "time"                     # or "sequence"
@@ -37,7 +38,7 @@ class RunSpec:
     """One run of a sweep: everything that decides its numbers."""
 
     model: str
-    dataset: str  # "preset:NAME" or a tracks file path
+    dataset: tuple[str, ...]  # each "preset:NAME" or a tracks file path; several = one multi-sequence run
     seed: int
     train_fraction: float = 1.0
     split: str = "time"
@@ -84,7 +85,7 @@ def expand(cfg: dict, where: str, base_dir: Path | None = None) -> SweepConfig:
         if key not in sweep:
             raise ConfigError(f"{where}: [sweep] needs '{key}'")
     models = _as_list(sweep["models"], "models", where, str)
-    datasets = _as_list(sweep["datasets"], "datasets", where, str)
+    datasets = [tuple(d) if isinstance(d, list) else (d,) for d in _as_list(sweep["datasets"], "datasets", where, (str, list))]
     seeds = _as_list(sweep["seeds"], "seeds", where, int)
     fractions = _as_list(sweep.get("train_fractions", [1.0]), "train_fractions", where, (int, float))
     for f in fractions:
@@ -105,17 +106,7 @@ def expand(cfg: dict, where: str, base_dir: Path | None = None) -> SweepConfig:
         if m not in models:
             raise ConfigError(f"{where}: [models.{m}] sets options of a model that is not in [sweep] models")
 
-    resolved = []
-    for d in datasets:
-        if d.startswith("preset:"):
-            resolved.append(d)
-            continue
-        p = Path(d)
-        if not p.is_absolute() and base_dir is not None:
-            p = (base_dir / p).resolve()
-        if not p.exists():
-            raise ConfigError(f"{where}: dataset {d!r} does not exist (resolved to {p})")
-        resolved.append(str(p))
+    resolved = [tuple(_resolve(d, where, base_dir) for d in group) for group in datasets]
 
     specs = []
     for model, dataset, seed, frac in itertools.product(models, resolved, seeds, fractions):
@@ -126,6 +117,19 @@ def expand(cfg: dict, where: str, base_dir: Path | None = None) -> SweepConfig:
                 RunSpec(model, dataset, int(seed), float(frac), split, sweep.get("test_seq"), tuple(zip(keys, values)))
             )
     return SweepConfig(sweep.get("name", Path(where).stem), specs, where)
+
+
+def _resolve(dataset: str, where: str, base_dir: Path | None) -> str:
+    if not isinstance(dataset, str):
+        raise ConfigError(f"{where}: [sweep] datasets entries must be strings or lists of strings, got {dataset!r}")
+    if dataset.startswith("preset:"):
+        return dataset
+    p = Path(dataset)
+    if not p.is_absolute() and base_dir is not None:
+        p = (base_dir / p).resolve()
+    if not p.exists():
+        raise ConfigError(f"{where}: dataset {dataset!r} does not exist (resolved to {p})")
+    return str(p)
 
 
 def load_sweep(path: Path) -> SweepConfig:

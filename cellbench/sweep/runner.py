@@ -75,12 +75,19 @@ def run_sweep(
 
     store = ResultStore(results)
     version = code_version()
-    data = {d: prepare_dataset(d) for d in sorted({s.dataset for s in cfg.specs})}
+    data = {d: prepare_dataset(d) for d in sorted({d for s in cfg.specs for d in s.dataset})}
+
+    def paths(spec):
+        return [data[d][0] for d in spec.dataset]
+
+    def sha(spec):
+        return "+".join(data[d][1] for d in spec.dataset)
+
     summary = SweepSummary()
     todo = []
     for spec in cfg.specs:
         spec_d = spec.to_dict()
-        key = run_key(spec_d, data[spec.dataset][1], version)
+        key = run_key(spec_d, sha(spec), version)
         status = store.status(key)
         if status == "done" or (status == "failed" and not retry_failed):
             summary.skipped += 1
@@ -94,7 +101,7 @@ def run_sweep(
     try:
         futures = {}
         for key, spec, spec_d in todo:
-            fut = client.submit(execute, spec_d, data[spec.dataset][0], key=f"cellbench-run-{key}", pure=False)
+            fut = client.submit(execute, spec_d, paths(spec), key=f"cellbench-run-{key}", pure=False)
             futures[fut] = (key, spec, spec_d)
         for fut in as_completed(futures):
             key, spec, spec_d = futures[fut]
@@ -103,7 +110,7 @@ def run_sweep(
             except Exception as err:  # noqa: BLE001 - e.g. KilledWorker: recorded as a failure
                 record = {"status": "failed", "error": f"{type(err).__name__}: {err}"}
             record.update(
-                spec=spec_d, label=spec.label, data_path=data[spec.dataset][0], data_sha256=data[spec.dataset][1],
+                spec=spec_d, label=spec.label, data_path=paths(spec), data_sha256=sha(spec),
                 code_version=version, finished_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             )
             store.write(key, record)
@@ -111,7 +118,7 @@ def run_sweep(
                 summary.done += 1
             else:
                 summary.failed += 1
-                summary.errors.append(f"{spec.label} on {spec.dataset} seed {spec.seed}: {record['error']}")
+                summary.errors.append(f"{spec.label} on {' + '.join(spec.dataset)} seed {spec.seed}: {record['error']}")
             advance()
     finally:
         cluster = getattr(client, "cluster", None)

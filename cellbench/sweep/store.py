@@ -16,15 +16,29 @@ from cellbench.io import read_json, write_json
 
 
 def code_version() -> str:
-    """Package version plus the git commit of the source tree when there is one."""
-    repo = Path(cellbench.__file__).resolve().parents[1]
+    """Package version plus a hash of the Python sources of cellbench, simulators and baselines.
+
+    A content hash, not the git commit: committing a regenerated table or a README change does
+    not invalidate finished results, while any change to the code that computes them does.
+    """
+    root = Path(cellbench.__file__).resolve().parents[1]
+    h = hashlib.sha256()
+    for pkg in ("cellbench", "simulators", "baselines"):
+        for path in sorted((root / pkg).rglob("*.py")):
+            h.update(str(path.relative_to(root)).encode())
+            h.update(path.read_bytes())
+    return f"{cellbench.__version__}+src.{h.hexdigest()[:12]}"
+
+
+def git_commit() -> str:
+    """Short git commit of the source tree ('' outside a git checkout), with '-dirty' if modified."""
+    root = Path(cellbench.__file__).resolve().parents[1]
     try:
-        commit = subprocess.run(
-            ["git", "-C", str(repo), "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True, timeout=10
-        ).stdout.strip()
+        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True, timeout=10).stdout.strip()
     except (OSError, subprocess.SubprocessError):
-        commit = ""
-    return f"{cellbench.__version__}+{commit}" if commit else cellbench.__version__
+        return ""
+    return commit + ("-dirty" if commit and dirty else "")
 
 
 def run_key(spec: dict, data_sha256: str, version: str) -> str:

@@ -14,15 +14,15 @@ import traceback
 from pathlib import Path
 
 
-def _run_config(spec: dict, data_path: str):
+def _run_config(spec: dict, data_paths: list[str]):
     from cellbench.pipeline import RunConfig
 
     names = {f.name for f in dataclasses.fields(RunConfig)}
     kwargs = {"model": spec["model"], "seed": spec["seed"], "split": spec["split"], "test_seq": spec.get("test_seq")}
     if "data" in names:
-        kwargs["data"] = data_path
+        kwargs["data"] = tuple(data_paths)
     else:
-        kwargs["tracks"] = (data_path,)
+        kwargs["tracks"] = tuple(data_paths)
     if spec.get("model_options"):
         kwargs["model_options"] = dict(spec["model_options"])
     if spec.get("train_fraction", 1.0) != 1.0:
@@ -34,8 +34,8 @@ def _run_config(spec: dict, data_path: str):
     return RunConfig(**{k: v for k, v in kwargs.items() if k in names})
 
 
-def execute(spec: dict, data_path: str, run_dir: str | None = None) -> dict:
-    """Run one spec on the dataset at ``data_path``; return the record to store."""
+def execute(spec: dict, data_paths: list[str], run_dir: str | None = None) -> dict:
+    """Run one spec on the sequences at ``data_paths``; return the record to store."""
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     t0 = time.perf_counter()
     try:
@@ -47,7 +47,7 @@ def execute(spec: dict, data_path: str, run_dir: str | None = None) -> dict:
     try:
         from cellbench.pipeline import run
 
-        cfg = _run_config(spec, data_path)
+        cfg = _run_config(spec, data_paths)
         with tempfile.TemporaryDirectory() as tmp:
             result = run(cfg, Path(run_dir) if run_dir else Path(tmp) / "run")
         return {"status": "done", "metrics": result.metrics, "elapsed_s": time.perf_counter() - t0}
