@@ -288,9 +288,9 @@ def read_ctc(
     out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     if out.empty:
         raise TracksFormatError(f"{where}: no labelled cell in any mask ({len(masks)} mask(s), {len(track.label)} track(s))")
-    parent_of = dict(zip(track.label.tolist(), track.parent.tolist()))
-    line_of = dict(zip(track.label.tolist(), track.line.tolist()))
-    out["parent_id"] = np.array([parent_of[t] or NO_PARENT for t in out["track_id"].tolist()], dtype=np.int64)
+    order = np.argsort(track.label)
+    row = order[np.searchsorted(track.label[order], out["track_id"].to_numpy())]  # every label is listed
+    out["parent_id"] = np.where(track.parent[row] > 0, track.parent[row], NO_PARENT)
     if frame_interval_s is not None:
         out["t_s"] = out["frame"].to_numpy(dtype=np.float64) * frame_interval_s
     if fov_um is None and shape is not None:
@@ -305,8 +305,7 @@ def read_ctc(
         source_sha256=digest.hexdigest(),
         extra={"format": "ctc", "track_file": track_path.name},
     )
-    file_rows = np.array([line_of[t] for t in out["track_id"].tolist()], dtype=np.int64)
-    return Tracks.from_table(out, meta, file_rows=file_rows)
+    return Tracks.from_table(out, meta, file_rows=track.line[row])  # errors point at the track-file line
 
 
 def _sha256(data: bytes) -> str:
