@@ -17,7 +17,6 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 import pytest
-import tifffile
 
 from cellbench.errors import TracksFormatError
 from cellbench.readers import read_tracks
@@ -135,6 +134,21 @@ def _wrong_shape(masks):
     masks[2] = np.zeros((21, 30), np.uint16)
 
 
+def _write_bytes(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+def _unlink(folder: Path, name: str) -> Path:
+    (folder / name).unlink()
+    return folder
+
+
+def _mkdir(path: Path) -> Path:
+    path.mkdir()
+    return path
+
+
 CASES: dict[str, Callable[[Path], Case]] = {
     # -- TrackMate spots CSV (4 header rows: the data rows are file rows 5-10) --
     "csv missing column": lambda p: Case(_csv(p, [{k: v for k, v in r.items() if k != "POSITION_Y"} for r in _rows()]),
@@ -208,21 +222,6 @@ CASES: dict[str, Callable[[Path], Case]] = {
     "unknown suffix": lambda p: Case(_write_bytes(p / "cells.txt", b"1 2 3\n"), ["unknown tracks format", "'.txt'"]),
     "missing file": lambda p: Case(p / "nowhere.csv", ["no such file"]),
 }
-
-
-def _write_bytes(path: Path, data: bytes) -> Path:
-    path.write_bytes(data)
-    return path
-
-
-def _unlink(folder: Path, name: str) -> Path:
-    (folder / name).unlink()
-    return folder
-
-
-def _mkdir(path: Path) -> Path:
-    path.mkdir()
-    return path
 
 
 def _case(name: str, tmp_path: Path) -> Case:
