@@ -230,3 +230,67 @@ def test_spot_errors_name_the_line_and_spot(tmp_path):
 def test_read_tracks_dispatches_xml(tmp_path):
     t = read_tracks(_write(tmp_path, _division_xml()))
     assert t.n_rows == 6 and t.meta.dataset == "movie"
+
+
+def _random_lineage(seed: int, n_roots: int = 4, n_frames: int = 12, p_divide: float = 0.15, p_end: float = 0.05):
+    """Random division trees; spot IDs shuffled, edges shuffled and written in random orientation.
+
+    Returns spots (POSITION_X = spot ID, to trace each row back), tracks, and the true links.
+    """
+    rng = np.random.default_rng(seed)
+    ids = iter(rng.permutation(10_000))
+    spots, links, tracks = [], [], {}
+    for root in range(n_roots):
+        alive = [int(next(ids))]
+        spots.append(xml_spot(alive[0], 0, float(alive[0]), 0.0))
+        edges = []
+        for f in range(1, n_frames):
+            nxt = []
+            for s in alive:
+                if rng.random() < p_end:
+                    continue
+                for _ in range(2 if rng.random() < p_divide else 1):
+                    c = int(next(ids))
+                    spots.append(xml_spot(c, f, float(c), 0.0))
+                    edges.append((s, c))
+                    nxt.append(c)
+            alive = nxt
+        if edges:
+            links += edges
+            order = rng.permutation(len(edges))
+            tracks[10 * root] = [edges[i] if rng.random() < 0.5 else edges[i][::-1] for i in order]
+    linked = {s for e in links for s in e}
+    return [s for s in spots if s["ID"] in linked], tracks, links
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_random_lineages_split_into_consistent_branches(tmp_path, seed):
+    spots, tracks, links = _random_lineage(seed)
+    t = read_trackmate_xml(_write(tmp_path, trackmate_xml_text(spots, tracks)))
+    df = t.df
+    assert t.n_rows == len(spots)
+    children: dict[int, list[int]] = {}
+    for s, c in links:
+        children.setdefault(s, []).append(c)
+    # one branch per root, plus one per daughter of each division
+    assert len(t.track_ids) == len(tracks) + sum(len(c) for c in children.values() if len(c) > 1)
+    by_track = {k: g.sort_values("frame") for k, g in df.groupby("track_id")}
+    for k, g in by_track.items():
+        ids = g["x_um"].astype(int).tolist()  # POSITION_X is the spot ID
+        assert (np.diff(g["frame"]) == 1).all()
+        for a, b in zip(ids, ids[1:]):  # consecutive spots of a branch are linked, without a division
+            assert children[a] == [b]
+        parent = int(g["parent_id"].iloc[0])
+        assert (g["parent_id"] == parent).all()
+        if parent == -1:
+            assert k in tracks  # roots keep their TrackMate TRACK_ID
+        else:
+            mother_last = int(by_track[parent]["x_um"].iloc[-1])
+            assert ids[0] in children[mother_last] and len(children[mother_last]) == 2
+
+
+def test_xml_tracks_survive_the_parquet_round_trip(tmp_path):
+    t = read_trackmate_xml(_write(tmp_path, _division_xml(image_data={"pixelwidth": 0.5, "timeinterval": 5.0})))
+    t.save(tmp_path / "movie.parquet")
+    back = read_tracks(tmp_path / "movie.parquet")
+    assert back.df.equals(t.df) and back.meta == t.meta
