@@ -7,13 +7,23 @@ prints those without a traceback and exits with code 2.
 
 from __future__ import annotations
 
-import sys
-
 import typer
 
 from cellbench.errors import CellbenchError
 
+class _ReportingGroup(typer.core.TyperGroup):
+    """Turns a ``CellbenchError`` from any command into ``error: ...`` on stderr and exit code 2."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except CellbenchError as err:
+            typer.echo(f"error: {err}", err=True)
+            raise typer.Exit(code=2) from None
+
+
 app = typer.Typer(
+    cls=_ReportingGroup,
     no_args_is_help=True,
     help="cellbench: benchmark models of collective cell dynamics on simulated and real tracks.",
     pretty_exceptions_enable=False,
@@ -31,17 +41,14 @@ def _register() -> None:
 
     app.command("sweep")(sweep_cmd.sweep)
     app.command("leaderboard")(sweep_cmd.leaderboard)
+    from cellbench.commands import prior as prior_cmd; app.command("prior")(prior_cmd.prior)  # noqa: E702
 
 
 _register()
 
 
 def main() -> None:
-    try:
-        app()
-    except CellbenchError as err:
-        typer.echo(f"error: {err}", err=True)
-        sys.exit(2)
+    app()
 
 
 if __name__ == "__main__":

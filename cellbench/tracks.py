@@ -92,7 +92,11 @@ def _rows_text(rows: np.ndarray, limit: int = 5) -> str:
 
 
 def validate_table(
-    df: pd.DataFrame, where: str, file_rows: np.ndarray | None = None, check_sorted: bool = True
+    df: pd.DataFrame,
+    where: str,
+    file_rows: np.ndarray | None = None,
+    check_sorted: bool = True,
+    column_names: dict[str, str] | None = None,
 ) -> pd.DataFrame:
     """Check a tracks table and return it with canonical dtypes and a fresh RangeIndex.
 
@@ -102,6 +106,8 @@ def validate_table(
     where : what to name in errors (a file path or a dataset name).
     file_rows : (n_rows,) row number of each table row as seen in the source file (headers
         counted, 1-based). Defaults to the 1-based position in ``df``.
+    column_names : the source file's name of each table column (e.g. ``{"x_um": "POSITION_X"}``),
+        used in errors so that they name what the user sees in the file.
 
     Raises
     ------
@@ -114,6 +120,11 @@ def validate_table(
     if file_rows is None:
         file_rows = np.arange(1, len(df) + 1)
     file_rows = np.asarray(file_rows)
+    names = column_names or {}
+
+    def name(col: str) -> str:
+        return f"'{names[col]}'" if col in names else f"'{col}'"
+
     missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
     if missing:
         raise TracksFormatError(f"{where}: missing column(s) {missing}; a tracks table needs {list(REQUIRED_COLUMNS)}")
@@ -127,7 +138,7 @@ def validate_table(
         if bad.any():
             first = np.flatnonzero(bad)
             raise TracksFormatError(
-                f"{where}, {_rows_text(file_rows[first])}: column '{col}' is {out[col].iloc[first[0]]!r} (expected a number)"
+                f"{where}, {_rows_text(file_rows[first])}: column {name(col)} is {out[col].iloc[first[0]]!r} (expected a number)"
             )
         out[col] = values.astype("float64")
 
@@ -137,7 +148,7 @@ def validate_table(
         if bad.any():
             first = np.flatnonzero(bad)
             raise TracksFormatError(
-                f"{where}, {_rows_text(file_rows[first])}: column '{col}' is {v[first[0]]!r} (expected a finite number)"
+                f"{where}, {_rows_text(file_rows[first])}: column {name(col)} is {float(v[first[0]])!r} (expected a finite number)"
             )
     for col in ["x_um", "y_um"]:
         v = out[col].to_numpy()
@@ -145,7 +156,7 @@ def validate_table(
         if bad.any():
             first = np.flatnonzero(bad)
             raise TracksFormatError(
-                f"{where}, {_rows_text(file_rows[first])}: column '{col}' is {v[first[0]]:g} um, beyond "
+                f"{where}, {_rows_text(file_rows[first])}: column {name(col)} is {v[first[0]]:g} um, beyond "
                 f"+-{MAX_ABS_COORD_UM:g} um (wrong units or a corrupt value?)"
             )
 
@@ -155,14 +166,21 @@ def validate_table(
         if bad.any():
             first = np.flatnonzero(bad)
             raise TracksFormatError(
-                f"{where}, {_rows_text(file_rows[first])}: column '{col}' is {v[first[0]]!r} (expected an integer)"
+                f"{where}, {_rows_text(file_rows[first])}: column {name(col)} is {float(v[first[0]])!r} (expected an integer)"
             )
         out[col] = v.astype("int64")
+    bad = out["track_id"].to_numpy() < 0
+    if bad.any():
+        first = np.flatnonzero(bad)
+        raise TracksFormatError(
+            f"{where}, {_rows_text(file_rows[first])}: column {name('track_id')} is {out['track_id'].iloc[first[0]]} "
+            f"(expected >= 0; -1 means 'no parent' in parent_id)"
+        )
     bad = out["frame"].to_numpy() < 0
     if bad.any():
         first = np.flatnonzero(bad)
         raise TracksFormatError(
-            f"{where}, {_rows_text(file_rows[first])}: column 'frame' is {out['frame'].iloc[first[0]]} (expected >= 0)"
+            f"{where}, {_rows_text(file_rows[first])}: column {name('frame')} is {out['frame'].iloc[first[0]]} (expected >= 0)"
         )
 
     dup = out.duplicated(["track_id", "frame"], keep=False).to_numpy()
@@ -176,10 +194,8 @@ def validate_table(
 
     if not check_sorted:
         return out
-    key = out["frame"].to_numpy() * (out["track_id"].max() - out["track_id"].min() + 1) + (
-        out["track_id"].to_numpy() - out["track_id"].min()
-    )
-    unsorted = np.flatnonzero(np.diff(key) < 0)
+    f, tid = out["frame"].to_numpy(), out["track_id"].to_numpy()
+    unsorted = np.flatnonzero((np.diff(f) < 0) | ((np.diff(f) == 0) & (np.diff(tid) < 0)))
     if len(unsorted):
         raise TracksFormatError(
             f"{where}, {_rows_text(file_rows[unsorted + 1])}: columns 'frame', 'track_id': rows are not sorted by "
@@ -207,14 +223,19 @@ class Tracks:
 
     @classmethod
     def from_table(
-        cls, df: pd.DataFrame, meta: TracksMeta, file_rows: np.ndarray | None = None, sort: bool = True
+        cls,
+        df: pd.DataFrame,
+        meta: TracksMeta,
+        file_rows: np.ndarray | None = None,
+        sort: bool = True,
+        column_names: dict[str, str] | None = None,
     ) -> "Tracks":
         """Validate ``df`` (errors name rows as in the source file), sort it, and wrap it.
 
         Validation runs before sorting so that errors point at the file's own row numbers.
         """
         where = meta.source_path or meta.dataset
-        checked = validate_table(df, where, file_rows, check_sorted=not sort)
+        checked = validate_table(df, where, file_rows, check_sorted=not sort, column_names=column_names)
         if sort:
             checked, _ = sort_table(checked)
         return cls(checked, meta)

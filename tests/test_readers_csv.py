@@ -138,3 +138,24 @@ def test_real_bf_c2dl_hsc(real_data_dir, seq, n_rows, n_tracks):
     # positions in um inside the 1010 px x 0.645 um/px field of view
     assert t.df["x_um"].between(0, 1010 * 0.645).all() and t.df["y_um"].between(0, 1010 * 0.645).all()
     assert t.df.groupby("frame").size().max() == {"01": 12, "02": 119}[seq]
+
+
+def test_one_header_layout_keeps_a_first_row_with_a_missing_position(tmp_path):
+    """A data row whose POSITION_X is empty is an error on that row, not a second header row."""
+    from cellbench.errors import TracksFormatError
+    from cellbench.readers import read_tracks
+
+    path = tmp_path / "spots.csv"
+    path.write_text("TRACK_ID,FRAME,POSITION_X,POSITION_Y\n1,0,,2.0\n1,1,3.0,2.0\n")
+    with pytest.raises(TracksFormatError, match=r"row 2: column 'POSITION_X'"):
+        read_tracks(path, position_units="micron")
+
+
+def test_negative_track_id_is_refused(tmp_path):
+    from cellbench.errors import TracksFormatError
+    from cellbench.readers import read_tracks
+
+    path = tmp_path / "spots.csv"
+    path.write_text("TRACK_ID,FRAME,POSITION_X,POSITION_Y\n-1,0,1.0,2.0\n")
+    with pytest.raises(TracksFormatError, match=r"row 2: column 'TRACK_ID' is -1"):
+        read_tracks(path, position_units="micron")

@@ -44,8 +44,9 @@ def _header_rows(lines: list[str], x_col: int) -> int:
     """How many rows before the first data row (1 or 4, by whether POSITION_X parses as a number)."""
     n = 1
     for line in lines[1:4]:
-        fields = next(csv.reader([line]))
-        if x_col < len(fields) and not _looks_numeric(fields[x_col]):
+        fields = next(csv.reader([line])) if line.strip() else []
+        text = fields[x_col].strip() if x_col < len(fields) else ""
+        if text and not _looks_numeric(text):  # an empty value is a data row with a missing position
             n += 1
         else:
             break
@@ -112,7 +113,7 @@ def read_trackmate_csv(
             io.StringIO(text), skiprows=list(range(1, n_header)), dtype=str, keep_default_na=False, skip_blank_lines=False
         )
     except pd.errors.ParserError as err:
-        raise TracksFormatError(f"{where}: not a readable CSV ({err})") from err
+        raise TracksFormatError(f"{where}: not a readable CSV ({' '.join(str(err).split())})") from err
     df.columns = [c.strip() for c in df.columns]
     file_rows = np.arange(len(df)) + n_header + 1
     if len(df) == 0:
@@ -127,13 +128,15 @@ def read_trackmate_csv(
 
     df = drop_leak_columns(df, where)
     out = pd.DataFrame({new: df[old] for old, new in _RENAMED.items()})
-    for col in ("x_um", "y_um"):
-        out[col] = _numeric(out[col], col, where, file_rows) * um
+    for key, col in (("POSITION_X", "x_um"), ("POSITION_Y", "y_um")):
+        out[col] = _numeric(out[col], key, where, file_rows) * um
     if "POSITION_T" in df.columns:
         t = _numeric(df["POSITION_T"], "POSITION_T", where, file_rows)
-        s = to_s_factor(unit_of.get("POSITION_T", "sec" if units is None else ""), frame_interval_s)
+        s = to_s_factor(unit_of.get("POSITION_T"), frame_interval_s)  # no units row: unit unknown
         if s is not None:
             out["t_s"] = t * s
+        elif units is None:
+            warnings.warn(f"{where}: POSITION_T has no unit (no units row); t_s is left out, pass --frame-interval-s")
     if "RADIUS" in df.columns:
         r_unit = unit_of.get("RADIUS") or xy_unit
         out["radius_um"] = _numeric(df["RADIUS"], "RADIUS", where, file_rows) * to_um_factor(
@@ -161,7 +164,9 @@ def read_trackmate_csv(
         fov_um=fov_um,
         **source_fields(path),
     )
-    return Tracks.from_table(out.reset_index(drop=True), meta, file_rows=file_rows)
+    return Tracks.from_table(
+        out.reset_index(drop=True), meta, file_rows=file_rows, column_names={v: k for k, v in _RENAMED.items()}
+    )
 
 
 def _numeric(col: pd.Series, name: str, where: str, file_rows: np.ndarray) -> pd.Series:
