@@ -1,0 +1,128 @@
+"""Named simulation presets (``cellbench simulate --list``).
+
+Cells are disks of radius ~5 um (contact distance sigma = 10 um). Energies are in kT and the
+mobility is mu = D_t/kT (Einstein), so for the active presets, whose D_t is small, the
+potential strengths are large numbers of kT: what matters is the ratio of the active force
+v0/mu to the repulsion (e.g. 24 epsilon/sigma for WCA).
+
+Measured one-step R^2 (``simulators.analysis.oracle_r2``, seed 0, pooled over dx and dy):
+``r2_oracle`` is explained by the oracle displacement, ``r2_int`` = r2_oracle - R^2 of
+self-propulsion alone (v0 e(theta) frame_interval) is what the interactions add. See
+:data:`MEASURED` (regenerate with ``python -m simulators.presets``).
+"""
+
+from __future__ import annotations
+
+import math
+
+from simulators.config import SimConfig
+from simulators.potentials import PairPotential
+
+
+def _n_for_phi(phi: float, area_um2: float, radius_um: float = 5.0) -> int:
+    return int(round(phi * area_um2 / (math.pi * radius_um**2)))
+
+
+PRESETS: dict[str, SimConfig] = {
+    "free-abp": SimConfig(
+        description="non-interacting ABPs (v0 1 um/s, D_r 0.1/s, D_t 0.1 um^2/s): MSD = 4 D_t t + "
+        "2 v0^2/D_r^2 (D_r t + e^{-D_r t} - 1)",
+        n_cells=400, box_um=400.0, v0_um_per_s=1.0, D_t_um2_per_s=0.1, D_r_per_s=0.1, dt_s=0.05,
+        record_every=20, n_frames=300,
+    ),
+    "passive-wca": SimConfig(
+        description="passive Brownian WCA disks (epsilon 1 kT, sigma 10 um), phi 0.40, equilibrium: for OZ checks",
+        n_cells=_n_for_phi(0.40, 300.0**2), box_um=300.0, fov_um=(30.0, 30.0, 270.0, 270.0),
+        potential=PairPotential("wca", sigma_um=10.0, epsilon_kT=1.0),
+        D_t_um2_per_s=1.0, dt_s=0.01, record_every=100, n_frames=300, n_equil_steps=20000,
+    ),
+    "passive-yukawa": SimConfig(
+        description="passive Brownian screened-Coulomb disks (u(10 um) = 5 kT, Debye length 5 um, cut 30 um), "
+        "phi 0.20, equilibrium",
+        n_cells=_n_for_phi(0.20, 300.0**2), box_um=300.0, fov_um=(30.0, 30.0, 270.0, 270.0),
+        potential=PairPotential("yukawa", sigma_um=10.0, A_kT_um=5.0 * 10.0 * math.exp(2.0), kappa_per_um=0.2,
+                                r_cut_um=30.0),
+        D_t_um2_per_s=1.0, dt_s=0.01, record_every=100, n_frames=300, n_equil_steps=20000,
+    ),
+    "abp-wca": SimConfig(
+        description="motility-dominated ABPs with WCA repulsion, phi 0.40, Pe = 3 v0/(sigma D_r) = 30, "
+        "active force v0/mu = 100 kT/um vs 24 epsilon/sigma = 240 kT/um",
+        n_cells=_n_for_phi(0.40, 625.0**2), box_um=625.0, fov_um=(75.0, 75.0, 550.0, 550.0),
+        potential=PairPotential("wca", sigma_um=10.0, epsilon_kT=100.0),
+        v0_um_per_s=1.0, D_t_um2_per_s=0.01, D_r_per_s=0.01, dt_s=0.02, record_every=50, n_frames=200,
+        n_equil_steps=5000,
+    ),
+    "microwell-hsc": SimConfig(
+        description="HSC-like: 4 cells dividing to ~100 in a 150-um microwell inside the field of view, "
+        "300-s frames, polydisperse soft disks, slow persistent motion (~2 um per frame per axis)",
+        n_cells=4, boundary="microwell", box_um=None, well_radius_um=150.0, wall_k_kT_per_um2=2.0,
+        fov_um=(-170.0, -170.0, 170.0, 170.0), radius_um=5.0, radius_spread=0.2,
+        potential=PairPotential("harmonic", sigma_um=10.0, k_kT_per_um2=2.0),
+        v0_um_per_s=0.004, D_t_um2_per_s=0.005, D_r_per_s=1.0 / 3600.0, dt_s=3.0, record_every=100, n_frames=400,
+        division_rate_per_s=1.0 / 13000.0, division_min_age_s=4 * 3600.0, max_cells=160, init="random",
+    ),
+    "vicsek-flock": SimConfig(
+        description="ABPs with Vicsek-like alignment (g 0.5/s over 20 um >> D_r 0.05/s) and soft repulsion, "
+        "phi 0.30: polar flocks",
+        n_cells=_n_for_phi(0.30, 500.0**2), box_um=500.0, fov_um=(50.0, 50.0, 450.0, 450.0),
+        potential=PairPotential("harmonic", sigma_um=10.0, k_kT_per_um2=100.0),
+        v0_um_per_s=1.0, D_t_um2_per_s=0.1, D_r_per_s=0.05, align_strength_per_s=0.5, align_range_um=20.0,
+        dt_s=0.01, record_every=200, n_frames=150, n_equil_steps=5000,
+    ),
+    "morse-adhesive": SimConfig(
+        description="weakly active adhesive disks: Morse well 4 kT deep, 2 um wide (alpha 0.5/um), cut 15 um, "
+        "phi 0.30: clusters",
+        n_cells=_n_for_phi(0.30, 300.0**2), box_um=300.0, fov_um=(30.0, 30.0, 270.0, 270.0),
+        potential=PairPotential("morse", sigma_um=10.0, epsilon_kT=4.0, alpha_per_um=0.5, r_cut_um=15.0),
+        v0_um_per_s=0.2, D_t_um2_per_s=0.1, D_r_per_s=0.02, dt_s=0.05, record_every=40, n_frames=300,
+        n_equil_steps=20000,
+    ),
+    "default": SimConfig(
+        description="cellbench run's built-in dataset: ~200 observed active soft disks (harmonic k 100 kT/um^2), "
+        "phi 0.50, v0 1 um/s, D_r 0.1/s, 2-s frames",
+        n_cells=_n_for_phi(0.50, 200.0**2), box_um=200.0, fov_um=(12.0, 12.0, 188.0, 188.0),
+        potential=PairPotential("harmonic", sigma_um=10.0, k_kT_per_um2=100.0),
+        v0_um_per_s=1.0, D_t_um2_per_s=0.1, D_r_per_s=0.1, dt_s=0.01, record_every=200, n_frames=300,
+        n_equil_steps=5000,
+    ),
+}
+
+# Measured with ``python -m simulators.presets`` (seed 0, 1 numba thread; seconds include
+# writing nothing, only simulate()).
+MEASURED: dict[str, dict] = {}
+
+
+def describe(name: str) -> str:
+    """One line: the preset's physics and, when measured, its R^2 figures."""
+    cfg = PRESETS[name]
+    m = MEASURED.get(name)
+    extra = ""
+    if m:
+        extra = f" [oracle R^2 {m['r2_oracle']:.2f}, interactions +{m['r2_int']:.2f}]"
+    return f"{cfg.description}{extra}"
+
+
+def _measure() -> None:  # pragma: no cover - a maintenance script
+    import sys
+    import time
+
+    import numba
+
+    from simulators.analysis import oracle_r2
+    from simulators.engine import simulate
+
+    numba.set_num_threads(1)
+    names = sys.argv[1:] or list(PRESETS)
+    for name in names:
+        t0 = time.perf_counter()
+        res = simulate(name, 0)
+        secs = time.perf_counter() - t0
+        r = oracle_r2(res.truth, res.meta["frame_interval_s"])
+        cpf = res.tracks.cells_per_frame()
+        print(f'    "{name}": {{"r2_oracle": {r["r2_oracle"]:.3f}, "r2_int": {r["r2_interactions"]:.3f}, '
+              f'"disp_std_um": {r["disp_std_um"]:.2f}, "cells_per_frame": ({cpf.iloc[0]}, {cpf.iloc[-1]}), '
+              f'"seconds": {secs:.1f}}},', flush=True)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    _measure()
