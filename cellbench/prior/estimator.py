@@ -151,18 +151,21 @@ def core_radius(r_um: np.ndarray, g: np.ndarray, level: float = CORE_G_LEVEL, sm
 def interaction_range(r_um: np.ndarray, c_r: np.ndarray, fraction: float = R_CUT_FRACTION) -> float:
     r"""The first r beyond the main extremum of c(r) where :math:`|c| < f \max |c|`.
 
-    Linear interpolation between grid points; the last r if |c| never falls that low.
+    Measured on the signed c (c times the sign of the extremum), so a jump through zero between
+    two grid points also counts; linear interpolation between grid points; the last r if c never
+    falls that low.
     """
-    a = np.abs(np.asarray(c_r, dtype=float))
-    i0 = int(np.argmax(a))
-    thr = fraction * a[i0]
-    below = np.flatnonzero(a[i0:] < thr)
+    c = np.asarray(c_r, dtype=float)
+    i0 = int(np.argmax(np.abs(c)))
+    y = c * np.sign(c[i0])
+    thr = fraction * y[i0]
+    below = np.flatnonzero(y[i0:] < thr)
     if len(below) == 0:
         return float(r_um[-1])
     j = i0 + int(below[0])
     if j == 0:
         return float(r_um[0])
-    r0, r1, a0, a1 = r_um[j - 1], r_um[j], a[j - 1], a[j]
+    r0, r1, a0, a1 = r_um[j - 1], r_um[j], y[j - 1], y[j]
     return float(r0 + (a0 - thr) / (a0 - a1) * (r1 - r0)) if a0 != a1 else float(r1)
 
 
