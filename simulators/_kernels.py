@@ -44,7 +44,13 @@ P_DIV_RATE = 21  # division rate, 1/s (0: no division)
 P_DIV_AGE = 22  # minimum age before division, s
 P_DIV_SEP = 23  # half distance between the two daughters at birth, in units of the mother radius
 P_CAP = 24  # capacity (max number of cells)
-N_PRM = 25
+P_PAR_MIN = 25  # fewest alive cells for which a step runs as a parallel (prange) loop
+N_PRM = 26
+
+# Below this many cells a parallel region costs more to launch than it saves (and on a loaded
+# machine a descheduled worker stalls every step), so small systems run the same per-particle
+# code in a serial loop; the result is bitwise the same.
+PARALLEL_MIN_CELLS = 2000
 
 STREAM_XY, STREAM_TH, STREAM_DIV, STREAM_DIVDIR = 0, 1, 2, 3
 
@@ -268,13 +274,14 @@ def forces(x, y, th, a, n, prm):
     order = np.empty(n, np.int64)
     build_cells(x, y, n, prm, cell_of, start, order)
     out = np.empty((5, n))
-    for i in prange(n):
-        fx, fy, wx, wy, tq = particle_forces(i, x, y, th, a, prm, cell_of, start, order)
-        out[0, i] = fx
-        out[1, i] = fy
-        out[2, i] = wx
-        out[3, i] = wy
-        out[4, i] = tq
+    if n >= prm[P_PAR_MIN]:
+        for i in prange(n):
+            out[0, i], out[1, i], out[2, i], out[3, i], out[4, i] = particle_forces(
+                i, x, y, th, a, prm, cell_of, start, order)
+    else:
+        for i in range(n):
+            out[0, i], out[1, i], out[2, i], out[3, i], out[4, i] = particle_forces(
+                i, x, y, th, a, prm, cell_of, start, order)
     return out
 
 
@@ -306,6 +313,43 @@ def forces_brute(x, y, a, n, prm):
 
 
 # -- time stepping ------------------------------------------------------------------------------
+@njit(cache=True, inline="always")
+def step_particle(i, x, y, th, a, tid, age, imx, imy, nx, ny, nth, step, seed, noise, prm, cell_of, start, order):
+    """One Euler-Maruyama step of particle i into (nx, ny, nth); writes only index i."""
+    periodic = prm[P_PERIODIC] > 0.5
+    L = prm[P_L]
+    v0, mu, dt = prm[P_V0], prm[P_MU], prm[P_DT]
+    fx, fy, wx, wy, tq = particle_forces(i, x, y, th, a, prm, cell_of, start, order)
+    c = np.cos(th[i])
+    sn = np.sin(th[i])
+    xi = x[i] + (v0 * c + mu * (fx + wx)) * dt
+    yi = y[i] + (v0 * sn + mu * (fy + wy)) * dt
+    ti = th[i] + tq * dt
+    if noise:
+        z1, z2 = rng_normal2(seed, step, tid[i], STREAM_XY)
+        z3, _ = rng_normal2(seed, step, tid[i], STREAM_TH)
+        xi += prm[P_SQ2DT] * z1
+        yi += prm[P_SQ2DT] * z2
+        ti += prm[P_SQ2DR] * z3
+        age[i] += dt
+    if periodic:
+        if xi >= L:
+            xi -= L
+            imx[i] += 1
+        elif xi < 0.0:
+            xi += L
+            imx[i] -= 1
+        if yi >= L:
+            yi -= L
+            imy[i] += 1
+        elif yi < 0.0:
+            yi += L
+            imy[i] -= 1
+    nx[i] = xi
+    ny[i] = yi
+    nth[i] = ti
+
+
 @njit(cache=True, parallel=True)
 def advance(x, y, th, a, tid, par, age, imx, imy, n, next_id, step0, n_steps, seed, noise, prm):
     r"""Integrate ``n_steps`` Euler-Maruyama steps in place; return (n, next_id, ok).
@@ -324,8 +368,7 @@ def advance(x, y, th, a, tid, par, age, imx, imy, n, next_id, step0, n_steps, se
     nc = int(prm[P_NC])
     periodic = prm[P_PERIODIC] > 0.5
     L = prm[P_L]
-    v0, mu, dt = prm[P_V0], prm[P_MU], prm[P_DT]
-    sq_t, sq_r = prm[P_SQ2DT], prm[P_SQ2DR]
+    dt = prm[P_DT]
     div_p = prm[P_DIV_RATE] * dt
     div_age = prm[P_DIV_AGE]
     div_sep = prm[P_DIV_SEP]
@@ -338,36 +381,14 @@ def advance(x, y, th, a, tid, par, age, imx, imy, n, next_id, step0, n_steps, se
     for s in range(n_steps):
         step = step0 + s
         build_cells(x, y, n, prm, cell_of, start, order)
-        for i in prange(n):
-            fx, fy, wx, wy, tq = particle_forces(i, x, y, th, a, prm, cell_of, start, order)
-            c = np.cos(th[i])
-            sn = np.sin(th[i])
-            xi = x[i] + (v0 * c + mu * (fx + wx)) * dt
-            yi = y[i] + (v0 * sn + mu * (fy + wy)) * dt
-            ti = th[i] + tq * dt
-            if noise:
-                z1, z2 = rng_normal2(seed, step, tid[i], STREAM_XY)
-                z3, _ = rng_normal2(seed, step, tid[i], STREAM_TH)
-                xi += sq_t * z1
-                yi += sq_t * z2
-                ti += sq_r * z3
-                age[i] += dt
-            if periodic:
-                if xi >= L:
-                    xi -= L
-                    imx[i] += 1
-                elif xi < 0.0:
-                    xi += L
-                    imx[i] -= 1
-                if yi >= L:
-                    yi -= L
-                    imy[i] += 1
-                elif yi < 0.0:
-                    yi += L
-                    imy[i] -= 1
-            nx[i] = xi
-            ny[i] = yi
-            nth[i] = ti
+        if n >= prm[P_PAR_MIN]:
+            for i in prange(n):
+                step_particle(i, x, y, th, a, tid, age, imx, imy, nx, ny, nth, step, seed, noise, prm, cell_of, start,
+                              order)
+        else:
+            for i in range(n):
+                step_particle(i, x, y, th, a, tid, age, imx, imy, nx, ny, nth, step, seed, noise, prm, cell_of, start,
+                              order)
         bad = False
         for i in range(n):
             x[i] = nx[i]

@@ -36,7 +36,8 @@ def msd(truth: pd.DataFrame, lags_frames) -> np.ndarray:
     out = []
     for lag in lags_frames:
         d2 = (x[lag:] - x[:-lag]) ** 2 + (y[lag:] - y[:-lag]) ** 2
-        out.append(np.nanmean(d2))
+        ok = np.isfinite(d2)
+        out.append(d2[ok].mean() if ok.any() else np.nan)  # NaN: no track spans this lag
     return np.array(out)
 
 

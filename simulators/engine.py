@@ -114,6 +114,7 @@ def kernel_params(cfg: SimConfig) -> np.ndarray:
     prm[K.P_DIV_AGE] = cfg.division_min_age_s
     prm[K.P_DIV_SEP] = 0.5
     prm[K.P_CAP] = cfg.capacity
+    prm[K.P_PAR_MIN] = K.PARALLEL_MIN_CELLS
     return prm
 
 
@@ -183,11 +184,12 @@ def initial_state(cfg: SimConfig, seed: int) -> State:
         d = np.stack([st.x[:placed] - p[0], st.y[:placed] - p[1]], axis=1)
         if cfg.boundary == "periodic":
             d -= cfg.box_um * np.round(d / cfg.box_um)
-        ok = tries > 1000 * n or placed == 0 or np.all(np.hypot(d[:, 0], d[:, 1]) >= st.a[:placed] + st.a[placed])
+        ok = tries >= 200 or placed == 0 or np.all(np.hypot(d[:, 0], d[:, 1]) >= st.a[:placed] + st.a[placed])
         tries += 1
-        if ok:
+        if ok:  # after 200 failed tries for one cell, accept an overlap (soft potentials resolve it)
             st.x[placed], st.y[placed] = p
             placed += 1
+            tries = 0
     return st
 
 
