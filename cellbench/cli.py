@@ -42,6 +42,7 @@ def _register() -> None:
     app.command("sweep")(sweep_cmd.sweep)
     app.command("leaderboard")(sweep_cmd.leaderboard)
     from cellbench.commands import prior as prior_cmd; app.command("prior")(prior_cmd.prior)  # noqa: E702
+    from cellbench.commands import simulate as simulate_cmd; app.command("simulate")(simulate_cmd.simulate)  # noqa: E702
 
 
 _register()
