@@ -1,4 +1,4 @@
-"""``cellbench run``: train/evaluate one model beside the trivial references."""
+"""``cellbench run``: train/evaluate one model beside the trivial references (and the oracle on simulated data)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,14 @@ from typing import Annotated, Optional
 import typer
 
 from cellbench.commands.options import positive
-from cellbench.pipeline import RunConfig
+from cellbench.errors import ConfigError
+from cellbench.pipeline import DEFAULT_DATA, RunConfig
 from cellbench.pipeline import run as run_pipeline
 from cellbench.registry import load_all
 from cellbench.report import console, metrics_table
+
+TABLE_KEYS = ["r2", "rmse_dx_um", "rmse_dy_um", "rmse_abs_d_um", "skill_vs_zero", "skill_vs_const_velocity",
+              "oracle_ratio", "r2_of_oracle", "nll", "coverage_50", "coverage_90", "coverage_95", "n_targets"]
 
 
 def _model_help() -> str:
@@ -20,21 +24,60 @@ def _model_help() -> str:
 
 
 def run(
-    model: Annotated[str, typer.Option(help=_model_help())] = "const-velocity",
+    model: Annotated[str, typer.Option(help=_model_help())] = "physattn",
+    data: Annotated[
+        Optional[list[str]],
+        typer.Option(help="Simulator preset name (e.g. 'default', generated on first use and cached) or tracks file "
+                          "(TrackMate CSV/XML, CTC folder, parquet); repeat for several sequences. Default: 'default'."),
+    ] = None,
     tracks: Annotated[
         Optional[list[Path]],
-        typer.Option(help="Tracks file (TrackMate CSV/XML, CTC folder, parquet); repeat for several sequences."),
+        typer.Option(help="Alias of --data for tracks files (kept for older scripts); do not combine with --data."),
     ] = None,
     split: Annotated[str, typer.Option(help="'time': contiguous 70/15/15% frame blocks per sequence; 'sequence': leave the last sequence out.")] = "time",
     test_seq: Annotated[Optional[int], typer.Option(help="With --split sequence: which sequence (0-based) is the test set.")] = None,
     pixel_um: Annotated[Optional[float], typer.Option(callback=positive, help="Pixel size in um, for files in pixels.")] = None,
-    seed: Annotated[int, typer.Option(help="Seed for everything random.")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed for everything random (weights, batching).")] = 0,
+    sim_seed: Annotated[int, typer.Option(help="Seed of the simulated dataset (with a preset).")] = 0,
+    epochs: Annotated[Optional[int], typer.Option(min=1, help="Learned models: maximum training epochs (early stopping on val NLL).")] = None,
+    heteroscedastic: Annotated[bool, typer.Option(help="Learned models: also predict log sigma^2 (Gaussian NLL with learned variance).")] = False,
+    gamma: Annotated[Optional[float], typer.Option(help="physattn: weight gamma of the prior C~ in the attention logits and in pi.")] = None,
+    eta_max: Annotated[Optional[float], typer.Option(min=0, help="physattn: final weight of KL(alpha || pi); 0 disables it.")] = None,
+    prior_transform: Annotated[str, typer.Option(help="physattn: 'signed' (the paper's C~) or 'abs' (|c(r)|).")] = "signed",
+    train_fraction: Annotated[float, typer.Option(min=0.0, max=1.0, help="Learned models: use only the first fraction of the training frames (small-data studies).")] = 1.0,
+    r_cut_um: Annotated[Optional[float], typer.Option(callback=positive, help="Graph radius in um (default 2.5 x the median nearest-neighbour distance of the training frames).")] = None,
     out: Annotated[Optional[Path], typer.Option(help="Run folder (default runs/MODEL-DATASET-SPLIT-seedS).")] = None,
 ):
-    """Fit MODEL on the training split of TRACKS, score it on the test split beside the trivial
-    references, and write metrics.json, predictions.parquet and config.json into the run folder."""
-    cfg = RunConfig(model=model, tracks=tuple(str(p) for p in tracks or ()), split=split, test_seq=test_seq, seed=seed, pixel_um=pixel_um)
-    result = run_pipeline(cfg, out)
-    title = f"{result.metrics['dataset']}: test split ({result.metrics['split']} split), displacements in um per frame"
-    console.print(metrics_table(title, result.rows))
-    console.print(f"wrote {result.out_dir}/metrics.json, predictions.parquet, config.json")
+    """Fit MODEL on the training split of DATA, score it on the test split beside zero, const-velocity and
+    (on simulated data) the oracle, and write metrics.json, config.json, predictions.parquet and, for learned
+    models, checkpoint.pt, attention.parquet, loss.png and attention.png into the run folder."""
+    if data and tracks:
+        raise ConfigError("give --data or its alias --tracks, not both")
+    items = tuple(data) if data else tuple(str(p) for p in tracks) if tracks else (DEFAULT_DATA,)
+    entry = load_all().get(model)
+    options: dict = {}
+    if entry is not None and entry.kind == "learned":
+        train: dict = {"train_fraction": train_fraction}
+        if epochs is not None:
+            train["epochs"] = epochs
+        if eta_max is not None:
+            train["eta_max"] = eta_max
+        options = {"train": train, "heteroscedastic": heteroscedastic, "prior_transform": prior_transform,
+                   "r_cut_um": r_cut_um}
+        if gamma is not None:
+            options["gamma"] = gamma
+    cfg = RunConfig(model=model, data=items, split=split, test_seq=test_seq, seed=seed, sim_seed=sim_seed,
+                    pixel_um=pixel_um, model_options=options)
+    result = run_pipeline(cfg, out, progress=True)
+    m = result.metrics
+    title = f"{m['dataset']}: test split ({m['split']} split), displacements in um per frame"
+    console.print(metrics_table(title, result.rows, TABLE_KEYS))
+    kr = m.get("kernel_recovery")
+    if kr:
+        console.print(
+            f"kernel recovery (test frames, block 1 head mean): Spearman(alpha, |F_ij|) = {kr['spearman_force']:.3f} "
+            f"vs -r_ij reference {kr['spearman_force_ref']:.3f}; AUROC in range {kr['auroc_in_range']:.3f} vs "
+            f"{kr['auroc_in_range_ref']:.3f}; recovered range {kr['recovered_range_um']:.3g} um vs true "
+            f"{kr['true_range_um']:.3g} um")
+    console.print(f"wrote {result.out_dir}/ (metrics.json, config.json, predictions.parquet"
+                  + (", checkpoint.pt, attention.parquet, loss.png, attention.png" if "training" in m else "") + ")")

@@ -1,0 +1,1 @@
+"""Learned models: the physattn network and the layers the graph baselines share with it."""
