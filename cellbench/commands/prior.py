@@ -17,7 +17,7 @@ def prior(
     preset: Annotated[Optional[str], typer.Option(help="Simulator preset to simulate and estimate (with its truth).")] = None,
     frames: Annotated[Optional[int], typer.Option(min=1, help="Use only the first M frames (the training block).")] = None,
     out: Annotated[Path, typer.Option(help="Folder for prior.json and prior.png.")] = Path("prior"),
-    window: Annotated[str, typer.Option(help="Field of view: auto, periodic, box or disk.")] = "auto",
+    window: Annotated[str, typer.Option(help="Field of view: auto, periodic, box, disk, or frame (a box fitted to each frame).")] = "auto",
     reference: Annotated[str, typer.Option(help="Truth for simulated data: mc (independent Monte Carlo), py, none.")] = "mc",
     seed: Annotated[int, typer.Option(help="Seed of the simulation, the reference run and the null.")] = 0,
     pixel_um: Annotated[Optional[float], typer.Option(callback=positive, help="Pixel size in um, for files in pixels.")] = None,

@@ -50,6 +50,8 @@ CORE_G_LEVEL = 0.5
 """r_core = first r where g(r) reaches 0.5 (the effective contact distance)."""
 R_CUT_FRACTION = 0.05
 """r_cut: |c| below 5% of its maximum (the issue's criterion)."""
+FRAME_WINDOW_MIN_CELLS = 10
+"""``window="frame"``: frames with fewer cells than this are skipped (no meaningful bounding box)."""
 S_MIN = 1e-2
 """S(k) below this is not inverted: C(k) uses S = S_MIN there (reported as ``k_S_small_inv_um``)."""
 
@@ -499,8 +501,9 @@ def estimate_prior(
     Parameters
     ----------
     tracks_list : a Tracks, or a list of Tracks (sequences; each gets its own window).
-    window : ``"auto"``, ``"periodic"``, ``"box"``, ``"disk"`` or a :class:`Window` (applied to
-        every sequence).
+    window : ``"auto"``, ``"periodic"``, ``"box"``, ``"disk"``, ``"frame"`` (a bounding box
+        fitted to each frame: for a growing colony that fills a changing part of the image) or a
+        :class:`Window` (applied to every sequence).
     max_frames : use at most this many frames per sequence, evenly spaced (None: all).
     other parameters : override the automatic values (see :class:`PriorEstimator`).
 
@@ -512,28 +515,45 @@ def estimate_prior(
         tracks_list = [tracks_list]
     if len(tracks_list) == 0:
         raise ConfigError("estimate_prior needs at least one Tracks (the training frames)")
-    seqs = []
+    # groups of (frames, window): one per sequence, or one per frame with window="frame"
+    groups: list[tuple[list[np.ndarray], Window]] = []
+    n_skipped = 0
     for tr in tracks_list:
         frames = _subsample(frames_of(tr), max_frames)
-        win = window if isinstance(window, Window) else window_of(tr, frames, window)
-        seqs.append((frames, win))
-    n_frames = sum(len(f) for f, _ in seqs)
-    rho = sum(sum(len(x) for x in f) / w.area_um2 for f, w in seqs) / n_frames
+        if window == "frame":
+            for f in frames:
+                if len(f) < FRAME_WINDOW_MIN_CELLS:
+                    n_skipped += 1
+                    continue
+                groups.append(([f], fit_window([f], "box")))
+        else:
+            groups.append((frames, window if isinstance(window, Window) else window_of(tr, frames, window)))
+    if not groups:
+        raise ConfigError(f"estimate_prior: no frame holds {FRAME_WINDOW_MIN_CELLS} cells (--window frame)")
+    n_frames = sum(len(f) for f, _ in groups)
+    rho = sum(sum(len(x) for x in f) / w.area_um2 for f, w in groups) / n_frames
     if not rho > 0:
         raise ConfigError("estimate_prior: the training frames hold no cells")
     spacing = rho**-0.5
-    r_limit = min(w.r_max_allowed_um for _, w in seqs) * (0.999 if any(w.kind == "periodic" for _, w in seqs) else 1.0)
-    kind = "periodic" if all(w.kind == "periodic" for _, w in seqs) else "box"
+    limits = np.array([w.r_max_allowed_um for _, w in groups])
+    periodic = all(w.kind == "periodic" for _, w in groups)
+    r_limit = float(np.median(limits) if window == "frame" else limits.min()) * (0.999 if periodic else 1.0)
+    kind = "periodic" if periodic else "box"
     r_c = r_max_um or min(R_MAX_SPACINGS[kind] * spacing, r_limit)
+    if window == "frame":  # frames whose own window is too small for r_c are left out
+        n_skipped += int(np.sum(limits < r_c))
+        groups = [g for g, lim in zip(groups, limits) if lim >= r_c]
     dr = dr_um or min(DR_SPACING_FRACTION * spacing, r_c / 50)
-    est = PriorEstimator(seqs[0][1], r_c, dr, k_max_inv_um, dk_inv_um, tail_correction, corrected, s_min,
+    est = PriorEstimator(groups[0][1], r_c, dr, k_max_inv_um, dk_inv_um, tail_correction, corrected, s_min,
                          tail_smoothing_from_inv_um)
-    for i, (frames, win) in enumerate(seqs):
+    for i, (frames, win) in enumerate(groups):
         est.compute(frames, reset=(i == 0), window=win)
+    seqs = groups
     prior = est.prior
     hyper = dict(prior.hyperparameters)
     hyper.update({
-        "windows": [w.to_dict() for _, w in seqs],
+        "windows": [w.to_dict() for _, w in seqs] if window != "frame" else "one fitted box per frame",
+        "frames_skipped": n_skipped,
         "max_frames": max_frames,
         "n_sequences": len(seqs),
         "r_max_rule": "given" if r_max_um else f"min({R_MAX_SPACINGS[kind]:g} mean spacings, window limit {r_limit:.4g} um)",

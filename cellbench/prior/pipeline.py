@@ -146,7 +146,7 @@ def run_prior(tracks, out_dir: Path, meta: dict | None = None, window: str = "au
         extra["truth"] = summary
         extra["errors"] = errors
     if null:
-        win = Window.from_dict(prior.hyperparameters["windows"][0])
+        win = Window.from_dict(prior.hyperparameters["window"])
         hp = prior.hyperparameters
         nulls = null_prior(tracks, win, seed=seed, r_max_um=hp["r_max_um"], dr_um=hp["dr_um"],
                            k_max_inv_um=hp["k_max_inv_um"], dk_inv_um=hp["dk_inv_um"])
