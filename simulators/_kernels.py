@@ -45,7 +45,8 @@ P_DIV_AGE = 22  # minimum age before division, s
 P_DIV_SEP = 23  # half distance between the two daughters at birth, in units of the mother radius
 P_CAP = 24  # capacity (max number of cells)
 P_PAR_MIN = 25  # fewest alive cells for which a step runs as a parallel (prange) loop
-N_PRM = 26
+P_SKIN = 26  # Verlet-list skin, um (the cell side is >= interaction range + skin)
+N_PRM = 27
 
 # Below this many cells a parallel region costs more to launch than it saves (and on a loaded
 # machine a descheduled worker stalls every step), so small systems run the same per-particle
@@ -253,16 +254,153 @@ def particle_forces(i, x, y, th, a, prm, cell_of, start, order):
                     n_align += 1
     if n_align > 0:
         tq = g * tq / n_align
-    wx = 0.0
-    wy = 0.0
-    R = prm[P_WELL_R]
-    if R > 0.0:
-        d = np.sqrt(xi * xi + yi * yi)
-        over = d + ai - R
-        if over > 0.0 and d > 0.0:
-            wx = -prm[P_WALL_K] * over * xi / d
-            wy = -prm[P_WALL_K] * over * yi / d
+    wx, wy = wall_force(i, x, y, a, prm)
     return fx, fy, wx, wy, tq
+
+
+@njit(cache=True, inline="always")
+def neighbours(i, x, y, prm, cell_of, start, order, reach2, out, offset):
+    """Particles j != i closer than sqrt(reach2) (cell-list search, stencil then index order).
+
+    Writes them to ``out[offset:]`` when ``offset >= 0``; returns how many there are.
+    """
+    nc = int(prm[P_NC])
+    periodic = prm[P_PERIODIC] > 0.5
+    L = prm[P_L]
+    xi, yi = x[i], y[i]
+    count = 0
+    c = cell_of[i]
+    cx0 = c % nc
+    cy0 = c // nc
+    for dcy in range(-1, 2):
+        cy = cy0 + dcy
+        sy = 0.0
+        if cy < 0:
+            if not periodic:
+                continue
+            cy += nc
+            sy = -L
+        elif cy >= nc:
+            if not periodic:
+                continue
+            cy -= nc
+            sy = L
+        for dcx in range(-1, 2):
+            cx = cx0 + dcx
+            sx = 0.0
+            if cx < 0:
+                if not periodic:
+                    continue
+                cx += nc
+                sx = -L
+            elif cx >= nc:
+                if not periodic:
+                    continue
+                cx -= nc
+                sx = L
+            cc = cy * nc + cx
+            for k in range(start[cc], start[cc + 1]):
+                j = order[k]
+                if j == i:
+                    continue
+                rx = xi - (x[j] + sx)
+                ry = yi - (y[j] + sy)
+                if rx * rx + ry * ry < reach2:
+                    if offset >= 0:
+                        out[offset + count] = j
+                    count += 1
+    return count
+
+
+@njit(cache=True, inline="always")
+def wall_force(i, x, y, a, prm):
+    """Soft circular wall: -k_wall (|x| + a - R) x/|x| when the rim crosses the wall, kT/um."""
+    R = prm[P_WELL_R]
+    if R <= 0.0:
+        return 0.0, 0.0
+    xi, yi = x[i], y[i]
+    d = np.sqrt(xi * xi + yi * yi)
+    over = d + a[i] - R
+    if over > 0.0 and d > 0.0:
+        return -prm[P_WALL_K] * over * xi / d, -prm[P_WALL_K] * over * yi / d
+    return 0.0, 0.0
+
+
+@njit(cache=True, inline="always")
+def particle_forces_nl(i, x, y, th, a, prm, nb_start, nb):
+    """As :func:`particle_forces`, over the Verlet list ``nb[nb_start[i]:nb_start[i+1]]``."""
+    periodic = prm[P_PERIODIC] > 0.5
+    L = prm[P_L]
+    kind = int(prm[P_KIND])
+    p0, p1, p2 = prm[P_POT], prm[P_POT + 1], prm[P_POT + 2]
+    g = prm[P_ALIGN_G]
+    ra2 = prm[P_ALIGN_R] * prm[P_ALIGN_R]
+    xi, yi, ai = x[i], y[i], a[i]
+    fx = 0.0
+    fy = 0.0
+    tq = 0.0
+    n_align = 0
+    for k in range(nb_start[i], nb_start[i + 1]):
+        j = nb[k]
+        rx = xi - x[j]
+        ry = yi - y[j]
+        if periodic:
+            if rx > 0.5 * L:
+                rx -= L
+            elif rx < -0.5 * L:
+                rx += L
+            if ry > 0.5 * L:
+                ry -= L
+            elif ry < -0.5 * L:
+                ry += L
+        r2 = rx * rx + ry * ry
+        if kind != 0:
+            s = ai + a[j]
+            rc = pair_cut(kind, s, p0, p1, p2)
+            if r2 < rc * rc:
+                fr = pair_f_over_r(kind, r2, s, p0, p1, p2)
+                fx += fr * rx
+                fy += fr * ry
+        if g != 0.0 and r2 < ra2:
+            tq += np.sin(th[j] - th[i])
+            n_align += 1
+    if n_align > 0:
+        tq = g * tq / n_align
+    wx, wy = wall_force(i, x, y, a, prm)
+    return fx, fy, wx, wy, tq
+
+
+@njit(cache=True, parallel=True)
+def build_verlet(x, y, n, prm, cell_of, start, order, nb_start, par):
+    """Verlet lists of the ``n`` alive particles within interaction range + skin.
+
+    Counts per particle, a serial prefix sum, then fills per particle (each writes only its own
+    slice), so the lists do not depend on the number of threads. Returns the list array.
+    """
+    reach = max(prm[P_RMAX], prm[P_ALIGN_R]) + prm[P_SKIN]
+    reach2 = reach * reach
+    dummy = np.empty(0, np.int64)
+    counts = np.zeros(n, np.int64)
+    if prm[P_KIND] == 0 and prm[P_ALIGN_G] == 0.0:  # no interactions: empty lists
+        nb_start[: n + 1] = 0
+        return dummy
+    if par:
+        for i in prange(n):
+            counts[i] = neighbours(i, x, y, prm, cell_of, start, order, reach2, dummy, -1)
+    else:
+        for i in range(n):
+            counts[i] = neighbours(i, x, y, prm, cell_of, start, order, reach2, dummy, -1)
+    nb_start[0] = 0
+    for i in range(n):
+        nb_start[i + 1] = nb_start[i] + counts[i]
+    nb = np.empty(nb_start[n], np.int64)
+    if par:
+        for i in prange(n):
+            neighbours(i, x, y, prm, cell_of, start, order, reach2, nb, nb_start[i])
+    else:
+        for i in range(n):
+            neighbours(i, x, y, prm, cell_of, start, order, reach2, nb, nb_start[i])
+    return nb
 
 
 @njit(cache=True, parallel=True)
@@ -314,12 +452,12 @@ def forces_brute(x, y, a, n, prm):
 
 # -- time stepping ------------------------------------------------------------------------------
 @njit(cache=True, inline="always")
-def step_particle(i, x, y, th, a, tid, age, imx, imy, nx, ny, nth, step, seed, noise, prm, cell_of, start, order):
+def step_particle(i, x, y, th, a, tid, age, imx, imy, nx, ny, nth, step, seed, noise, prm, nb_start, nb):
     """One Euler-Maruyama step of particle i into (nx, ny, nth); writes only index i."""
     periodic = prm[P_PERIODIC] > 0.5
     L = prm[P_L]
     v0, mu, dt = prm[P_V0], prm[P_MU], prm[P_DT]
-    fx, fy, wx, wy, tq = particle_forces(i, x, y, th, a, prm, cell_of, start, order)
+    fx, fy, wx, wy, tq = particle_forces_nl(i, x, y, th, a, prm, nb_start, nb)
     c = np.cos(th[i])
     sn = np.sin(th[i])
     xi = x[i] + (v0 * c + mu * (fx + wx)) * dt
@@ -378,17 +516,28 @@ def advance(x, y, th, a, tid, par, age, imx, imy, n, next_id, step0, n_steps, se
     nx = np.empty(cap)
     ny = np.empty(cap)
     nth = np.empty(cap)
+    nb_start = np.empty(cap + 1, np.int64)
+    nb = np.empty(0, np.int64)
+    xr = np.empty(cap)
+    yr = np.empty(cap)
+    half_skin2 = 0.25 * prm[P_SKIN] * prm[P_SKIN]
+    rebuild = True
     for s in range(n_steps):
         step = step0 + s
-        build_cells(x, y, n, prm, cell_of, start, order)
-        if n >= prm[P_PAR_MIN]:
+        use_par = n >= prm[P_PAR_MIN]
+        if rebuild:
+            build_cells(x, y, n, prm, cell_of, start, order)
+            nb = build_verlet(x, y, n, prm, cell_of, start, order, nb_start, use_par)
+            for i in range(n):
+                xr[i] = x[i]
+                yr[i] = y[i]
+            rebuild = False
+        if use_par:
             for i in prange(n):
-                step_particle(i, x, y, th, a, tid, age, imx, imy, nx, ny, nth, step, seed, noise, prm, cell_of, start,
-                              order)
+                step_particle(i, x, y, th, a, tid, age, imx, imy, nx, ny, nth, step, seed, noise, prm, nb_start, nb)
         else:
             for i in range(n):
-                step_particle(i, x, y, th, a, tid, age, imx, imy, nx, ny, nth, step, seed, noise, prm, cell_of, start,
-                              order)
+                step_particle(i, x, y, th, a, tid, age, imx, imy, nx, ny, nth, step, seed, noise, prm, nb_start, nb)
         bad = False
         for i in range(n):
             x[i] = nx[i]
@@ -396,6 +545,14 @@ def advance(x, y, th, a, tid, par, age, imx, imy, n, next_id, step0, n_steps, se
             th[i] = nth[i]
             if not (np.isfinite(nx[i]) and np.isfinite(ny[i])) or (periodic and (nx[i] < 0.0 or nx[i] >= L or ny[i] < 0.0 or ny[i] >= L)):
                 bad = True
+            # rebuild the Verlet list once a particle has moved half a skin (minimum image)
+            dx = nx[i] - xr[i]
+            dy = ny[i] - yr[i]
+            if periodic:
+                dx -= L * np.round(dx / L)
+                dy -= L * np.round(dy / L)
+            if dx * dx + dy * dy >= half_skin2:
+                rebuild = True
         if bad:
             return n, next_id, False
         if noise and div_p > 0.0:
@@ -435,6 +592,7 @@ def advance(x, y, th, a, tid, par, age, imx, imy, n, next_id, step0, n_steps, se
                         elif y[k] < 0.0:
                             y[k] += L
                             imy[k] -= 1
+                rebuild = True
                 tid[i] = next_id
                 tid[j] = next_id + 1
                 next_id += 2

@@ -22,7 +22,8 @@ from cellbench.tracks import NO_PARENT, Tracks, TracksMeta
 from simulators import _kernels as K
 from simulators.config import KT, SimConfig, apply_overrides, rng_seed
 
-SIMULATORS_VERSION = "1"  # bump when a change alters trajectories (part of the cache key)
+SIMULATORS_VERSION = "1"
+SKIN_FRACTION = 0.3  # Verlet skin / interaction range  # bump when a change alters trajectories (part of the cache key)
 
 TRUTH_COLUMNS = {
     "theta": "orientation, rad",
@@ -80,23 +81,28 @@ def kernel_params(cfg: SimConfig) -> np.ndarray:
     """The ``prm`` vector of simulators._kernels for ``cfg``."""
     prm = np.zeros(K.N_PRM)
     rng = cfg.interaction_range_um
-    if cfg.potential is None and cfg.align_strength_per_s == 0:
-        rng = np.inf  # no neighbour search: one cell
+    interacting = cfg.potential is not None or cfg.align_strength_per_s > 0
+    skin = SKIN_FRACTION * rng if interacting else np.inf  # no interactions: never rebuild lists
+    reach = rng + skin if interacting else np.inf  # one cell when there is nothing to search
     if cfg.boundary == "periodic":
         L = float(cfg.box_um)
-        nc = max(1, int(np.floor(L / rng)))
-        nc = min(nc, 2048)
+        nc = int(np.floor(L / reach)) if interacting else 1
+        if interacting and nc < 3:  # small box: give up the skin rather than the 3x3 stencil
+            skin = max(0.0, L / 3 - rng)
+            nc = int(np.floor(L / (rng + skin)))
+        nc = max(1, min(nc, 2048))
         prm[K.P_PERIODIC] = 1.0
         prm[K.P_L] = L
         prm[K.P_OX] = prm[K.P_OY] = 0.0
         prm[K.P_CELL] = L / nc
     else:
         half = float(cfg.well_radius_um) + 2.0 * cfg.max_radius_um  # the wall is soft: leave a margin
-        nc = max(1, min(int(np.floor(2 * half / rng)), 2048))
+        nc = max(1, min(int(np.floor(2 * half / reach)), 2048)) if interacting else 1
         prm[K.P_OX] = prm[K.P_OY] = -half
         prm[K.P_CELL] = 2 * half / nc
         prm[K.P_WELL_R] = cfg.well_radius_um
         prm[K.P_WALL_K] = cfg.wall_k_kT_per_um2
+    prm[K.P_SKIN] = skin
     prm[K.P_NC] = nc
     prm[K.P_V0] = cfg.v0_um_per_s
     prm[K.P_MU] = cfg.mobility
