@@ -63,3 +63,7 @@ def test_real_hsc_seq02(real_data_dir):
     r = prior.r_um
     assert np.mean(g[r < 5.0]) < 0.05  # measured 0.0: no pairs closer than 5 um
     assert 5.0 < prior.hyperparameters["r_core_um"] < 10.0  # measured 7.1 um
+    # a growing colony fills a changing part of the image: one box per frame (frames >= 10 cells)
+    per_frame = estimate_prior(tr, window="frame")
+    assert per_frame.hyperparameters["frames_skipped"] > 0
+    assert 5.0 < per_frame.hyperparameters["r_core_um"] < 11.0  # measured 8.9 um

@@ -6,6 +6,12 @@ Frames of the passive presets are 1 s apart with D_t = 1 um^2/s and sigma = 10 u
 relaxes over ~sigma^2 / D = 100 s, so consecutive frames are nearly copies. The overrides record
 every 5 s (``record_every=500``) so that 200 frames hold ~10 independent configurations per
 relaxation time rather than 2.
+
+The runs start from a square lattice, whose S(k -> 0) is 0, and long-wavelength density modes
+relax over L^2 / D ~ 1e5 s, far beyond the 200 s of equilibration: measured on the periodic WCA
+run, S(2 pi / L) = 0.046 in frames 0-49 and 0.124 in frames 150-199 (equilibrium Monte Carlo:
+0.124). The estimator reports the data's S(0) faithfully, so the recovery checks use the second
+half of each run (``_late``).
 """
 
 from __future__ import annotations
@@ -26,7 +32,9 @@ pytestmark = pytest.mark.slow
 REF_DIR = Path(__file__).parent / "data" / "prior_reference"
 
 PERIODIC_WCA = {"n_cells": 1000, "box_um": 443.0, "fov_um": None, "record_every": 500, "n_frames": 200}
-PERIODIC_YUKAWA = {"n_cells": 1000, "box_um": 627.0, "fov_um": None, "record_every": 500, "n_frames": 200}
+# the issue's Yukawa: A = 20 kT sigma, kappa = 1 / sigma, rho sigma^2 = 0.3 (sigma = 10 um), cut at 6 sigma
+PERIODIC_YUKAWA = {"n_cells": 1000, "box_um": 577.0, "fov_um": None, "record_every": 500, "n_frames": 200,
+                   "potential.A_kT_um": 200.0, "potential.kappa_per_um": 0.1, "potential.r_cut_um": 60.0}
 FOV_WCA = {"n_cells": 2000, "box_um": 627.0, "fov_um": (92.0, 92.0, 535.0, 535.0), "record_every": 500, "n_frames": 250}
 FOV_YUKAWA = {"n_cells": 2000, "box_um": 887.0, "fov_um": (130.0, 130.0, 757.0, 757.0), "record_every": 500,
               "n_frames": 250}
@@ -47,6 +55,12 @@ def _run(preset: str, overrides: dict):
     return sim, ref, float(pot["sigma_um"]), beta_u_from_meta(_mc_potential(pot))
 
 
+def _late(tracks):
+    """The second half of the frames (see the module docstring)."""
+    half = tracks.frames[len(tracks.frames) // 2]
+    return tracks.with_df(tracks.df[tracks.df["frame"] >= half])
+
+
 def _errors(prior, ref, sigma, beta_u=None):
     return recovery_errors(prior, ref.c_of_r, lambda k: np.interp(k, ref.k_inv_um, ref.S_k), sigma, beta_u,
                            ref.r_um, ref.c_r)
@@ -54,24 +68,26 @@ def _errors(prior, ref, sigma, beta_u=None):
 
 def test_simulated_passive_wca_periodic():
     sim, ref, sigma, _ = _run("passive-wca", PERIODIC_WCA)
-    e = _errors(estimate_prior(sim.tracks), ref, sigma)
-    assert e["rel_l2_0.5_4_sigma"] <= 0.03  # issue: <= 3%; measured 2.1% (phi 0.40, 200 frames)
-    assert abs(e["r_cut_error_sigma"]) <= 0.03  # issue: 0.03 sigma; measured 0.004
-    assert e["S_rms_1_15_per_sigma"] <= 0.005  # issue: 0.005; measured 0.0041
-    assert e["max_abs_1.5_4_sigma"] <= 0.06  # beyond the core c ~ 0: absolute; measured 0.031
-    # 50 frames spread over the run (issue: <= 5%; measured 2.2%); the first 50 contiguous frames
-    # hold ~2 independent configurations and give 15%: the limit is the data, not the estimator
+    tracks = _late(sim.tracks)
+    e = _errors(estimate_prior(tracks), ref, sigma)
+    assert e["rel_l2_0.5_4_sigma"] <= 0.03  # issue: <= 3%; measured 1.5% (phi 0.40, frames 100-199)
+    assert abs(e["r_cut_error_sigma"]) <= 0.03  # issue: 0.03 sigma; measured 0.0003
+    assert e["S_rms_1_15_per_sigma"] <= 0.005  # issue: 0.005; measured 0.0047
+    assert e["max_abs_1.5_4_sigma"] <= 0.06  # beyond the core c ~ 0: absolute; measured 0.039
+    # 50 frames spread over the run (issue: <= 5%; measured 2.2% over all 200 frames); the first 50
+    # contiguous frames hold ~2 independent configurations and give 15%
     e50 = _errors(estimate_prior(sim.tracks, max_frames=50), ref, sigma)
     assert e50["rel_l2_0.5_4_sigma"] <= 0.05
 
 
 def test_simulated_passive_yukawa_periodic():
     sim, ref, sigma, bu = _run("passive-yukawa", PERIODIC_YUKAWA)
-    e = _errors(estimate_prior(sim.tracks), ref, sigma, bu)
+    tracks = _late(sim.tracks)
+    e = _errors(estimate_prior(tracks), ref, sigma, bu)
     assert e["rel_l2_0.5_4_sigma"] <= 0.03  # issue: <= 3%
     assert abs(e["r_cut_error_sigma"]) <= 0.3  # issue: 0.3 sigma
     assert e["tail_rel_2_4_sigma"] <= 0.05  # issue: c follows -beta u on [2, 4] sigma within 5%
-    raw = _errors(estimate_prior(sim.tracks, tail_correction=False), ref, sigma, bu)
+    raw = _errors(estimate_prior(tracks, tail_correction=False), ref, sigma, bu)
     # negative control: without the finite-N tail correction the Yukawa checks must fail
     assert raw["tail_rel_2_4_sigma"] > 0.05 or raw["rel_l2_0.5_4_sigma"] > 0.03
 

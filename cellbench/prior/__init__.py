@@ -13,6 +13,8 @@ Modules
 ``reference_mc`` an independent Metropolis sampler of the same potentials (validation)
 ``truth``       ground-truth c(r) for simulated runs and the recovery errors
 ``plot``        the ``prior.png`` figure
+``pipeline``    what ``cellbench prior`` does: estimate, truth, uniform null, outputs
+``reference_tables`` the committed reference c(r) tables and the command that makes them
 """
 
 from cellbench.prior.estimator import Prior, PriorEstimator, estimate_prior, interaction_range
