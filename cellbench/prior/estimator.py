@@ -293,6 +293,8 @@ class PriorEstimator:
         self._num = np.zeros(self.n_bins)
         self._n_frames = 0
         self._sum_n = 0.0
+        self._sum_inv_n = 0.0
+        self._n_pair_frames = 0
         self._sum_rho = 0.0
         self._results: dict | None = None
 
@@ -327,8 +329,9 @@ class PriorEstimator:
             self._num += 2.0 * hist * area**2 / (n * (n - 1.0))
         self._n_frames += len(frames)
         self._sum_n += float(ns.sum())
+        self._sum_inv_n += float(np.sum(1.0 / ns[ns >= 2]))
+        self._n_pair_frames += int(np.sum(ns >= 2))
         self._sum_rho += float(ns.sum() / area)
-        self._area = area
         self._results = None
         return self
 
@@ -345,11 +348,16 @@ class PriorEstimator:
         n_mean = self._sum_n / self._n_frames
         edges = self.r_edges_um
         r_c = 0.5 * (edges[1:] + edges[:-1])
-        g = self._num / (self._n_frames * shell_areas_um2(edges))
+        if self._n_pair_frames == 0:
+            raise ConfigError("no frame holds two cells: no pair statistics")
+        # frames with fewer than 2 cells have no pairs and do not count in g (they do count in rho)
+        g = self._num / (self._n_pair_frames * shell_areas_um2(edges))
         h = g - 1.0
         s0_lp, delta = None, 0.0
         if self.tail_correction:
-            h, s0_lp, delta = finite_size_tail_correction(h, edges, rho, n_mean, self._area)
+            # offsets (1 - S0)/N_f averaged over frames: N = harmonic mean, A = N / rho
+            n_harm = self._n_pair_frames / self._sum_inv_n
+            h, s0_lp, delta = finite_size_tail_correction(h, edges, rho, n_harm, n_harm / rho)
         spacing = rho**-0.5
         core = core_radius(r_c, g)
         core_used = float(np.clip(core if core is not None else 0.2 * spacing, 0.2 * spacing, 2.0 * spacing))
