@@ -149,3 +149,14 @@ def test_results_before_compute_raise():
     with pytest.raises(AttributeError, match="compute"):
         est.S_k
     assert "PriorEstimator(" in repr(est)
+
+
+def test_too_few_cells_is_a_config_error():
+    import pandas as pd
+
+    from cellbench.prior import estimate_prior
+    from cellbench.tracks import Tracks, TracksMeta
+
+    df = pd.DataFrame({"track_id": [0], "frame": [0], "x_um": [1.0], "y_um": [2.0]})
+    with pytest.raises(ConfigError, match="too few cells"):
+        estimate_prior(Tracks.from_table(df, TracksMeta("one")))
