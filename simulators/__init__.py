@@ -9,11 +9,20 @@ Public API
 ``potentials`` : pair potentials u(r) (kT) and forces as pure numpy functions.
 """
 
-from simulators import potentials
-from simulators.config import SimConfig, apply_overrides
-from simulators.engine import SimResult, simulate
-from simulators.output import cached_dataset, load_run, write_run
-from simulators.presets import PRESETS
+import os
+
+# numba's OpenMP workers spin between the per-step parallel regions; on a shared machine a
+# descheduled spinning worker made 2 threads ten times slower than 1 (0.75 vs 7.7 M
+# particle-steps/s, WCA N = 10^4, load average ~9 on 2 cores), passive waiting gave 12.6 M.
+# libgomp reads this when it loads (numba loads it at the first parallel call); an explicit
+# setting by the user wins. Note: it also applies to OpenMP libraries loaded later in the process.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from simulators import potentials  # noqa: E402
+from simulators.config import SimConfig, apply_overrides  # noqa: E402
+from simulators.engine import SimResult, simulate  # noqa: E402
+from simulators.output import cached_dataset, load_run, write_run  # noqa: E402
+from simulators.presets import PRESETS  # noqa: E402
 
 Config = SimConfig
 

@@ -73,12 +73,17 @@ def _mix(h, v):
 
 
 @njit(cache=True, inline="always")
-def rng_bits(seed, step, pid, stream):
-    """64 random bits, a pure function of (seed, step, particle id, stream)."""
+def rng_key(seed, step, pid):
+    """The generator's key for (seed, step, particle id); :func:`rng_bits` hashes a stream into it."""
     h = _mix(np.uint64(0x243F6A8885A308D3), np.uint64(seed))
     h = _mix(h, np.uint64(step))
-    h = _mix(h, np.uint64(pid))
-    return _mix(h, np.uint64(stream))
+    return _mix(h, np.uint64(pid))
+
+
+@njit(cache=True, inline="always")
+def rng_bits(seed, step, pid, stream):
+    """64 random bits, a pure function of (seed, step, particle id, stream)."""
+    return _mix(rng_key(seed, step, pid), np.uint64(stream))
 
 
 @njit(cache=True, inline="always")
@@ -91,11 +96,29 @@ def rng_uniform2(seed, step, pid, stream):
 
 
 @njit(cache=True, inline="always")
+def normal2_from_key(key, stream):
+    """Two independent standard normals by Marsaglia's polar method.
+
+    Candidate k (k = 0, 1, ...) hashes the word ``stream + 4 k`` into ``key``; streams 0-3 are
+    the base streams, so retries never reuse another stream's bits. 78.5 % of candidates are
+    accepted; no trigonometric call.
+    """
+    k = 0
+    while True:
+        h = _mix(key, np.uint64(stream + 4 * k))
+        u = (np.float64(h >> _S32) + 0.5) * (2.0 * _TWO_M32) - 1.0
+        v = (np.float64(h & np.uint64(0xFFFFFFFF)) + 0.5) * (2.0 * _TWO_M32) - 1.0
+        q = u * u + v * v
+        if q < 1.0 and q > 0.0:
+            f = np.sqrt(-2.0 * np.log(q) / q)
+            return u * f, v * f
+        k += 1
+
+
+@njit(cache=True, inline="always")
 def rng_normal2(seed, step, pid, stream):
-    """Two independent standard normals (Box-Muller on :func:`rng_uniform2`)."""
-    u1, u2 = rng_uniform2(seed, step, pid, stream)
-    rad = np.sqrt(-2.0 * np.log(u1))
-    return rad * np.cos(_TWO_PI * u2), rad * np.sin(_TWO_PI * u2)
+    """Two independent standard normals, a pure function of (seed, step, particle id, stream)."""
+    return normal2_from_key(rng_key(seed, step, pid), stream)
 
 
 @njit(cache=True)
@@ -131,9 +154,10 @@ def pair_f_over_r(kind, r2, s, p0, p1, p2):
     F_i = (f/r) (x_i - x_j). See simulators.potentials for the formulas.
     """
     if kind == 1 or kind == 2:
-        sr2 = s * s / r2
+        inv_r2 = 1.0 / r2
+        sr2 = s * s * inv_r2
         sr6 = sr2 * sr2 * sr2
-        return 24.0 * p0 * (2.0 * sr6 * sr6 - sr6) / r2
+        return 24.0 * p0 * (2.0 * sr6 * sr6 - sr6) * inv_r2
     r = np.sqrt(r2)
     if kind == 3:
         return p0 * (s - r) / r
@@ -452,7 +476,7 @@ def forces_brute(x, y, a, n, prm):
 
 # -- time stepping ------------------------------------------------------------------------------
 @njit(cache=True, inline="always")
-def step_particle(i, x, y, th, a, tid, age, imx, imy, nx, ny, nth, step, seed, noise, prm, nb_start, nb):
+def step_particle(i, x, y, th, a, tid, age, imx, imy, nx, ny, nth, step_key, noise, prm, nb_start, nb):
     """One Euler-Maruyama step of particle i into (nx, ny, nth); writes only index i."""
     periodic = prm[P_PERIODIC] > 0.5
     L = prm[P_L]
@@ -464,8 +488,9 @@ def step_particle(i, x, y, th, a, tid, age, imx, imy, nx, ny, nth, step, seed, n
     yi = y[i] + (v0 * sn + mu * (fy + wy)) * dt
     ti = th[i] + tq * dt
     if noise:
-        z1, z2 = rng_normal2(seed, step, tid[i], STREAM_XY)
-        z3, _ = rng_normal2(seed, step, tid[i], STREAM_TH)
+        key = _mix(step_key, np.uint64(tid[i]))  # = rng_key(seed, step, tid[i])
+        z1, z2 = normal2_from_key(key, STREAM_XY)
+        z3, _ = normal2_from_key(key, STREAM_TH)
         xi += prm[P_SQ2DT] * z1
         yi += prm[P_SQ2DT] * z2
         ti += prm[P_SQ2DR] * z3
@@ -524,6 +549,7 @@ def advance(x, y, th, a, tid, par, age, imx, imy, n, next_id, step0, n_steps, se
     rebuild = True
     for s in range(n_steps):
         step = step0 + s
+        step_key = _mix(_mix(np.uint64(0x243F6A8885A308D3), np.uint64(seed)), np.uint64(step))
         use_par = n >= prm[P_PAR_MIN]
         if rebuild:
             build_cells(x, y, n, prm, cell_of, start, order)
@@ -534,10 +560,10 @@ def advance(x, y, th, a, tid, par, age, imx, imy, n, next_id, step0, n_steps, se
             rebuild = False
         if use_par:
             for i in prange(n):
-                step_particle(i, x, y, th, a, tid, age, imx, imy, nx, ny, nth, step, seed, noise, prm, nb_start, nb)
+                step_particle(i, x, y, th, a, tid, age, imx, imy, nx, ny, nth, step_key, noise, prm, nb_start, nb)
         else:
             for i in range(n):
-                step_particle(i, x, y, th, a, tid, age, imx, imy, nx, ny, nth, step, seed, noise, prm, nb_start, nb)
+                step_particle(i, x, y, th, a, tid, age, imx, imy, nx, ny, nth, step_key, noise, prm, nb_start, nb)
         bad = False
         for i in range(n):
             x[i] = nx[i]
@@ -549,8 +575,14 @@ def advance(x, y, th, a, tid, par, age, imx, imy, n, next_id, step0, n_steps, se
             dx = nx[i] - xr[i]
             dy = ny[i] - yr[i]
             if periodic:
-                dx -= L * np.round(dx / L)
-                dy -= L * np.round(dy / L)
+                if dx > 0.5 * L:
+                    dx -= L
+                elif dx < -0.5 * L:
+                    dx += L
+                if dy > 0.5 * L:
+                    dy -= L
+                elif dy < -0.5 * L:
+                    dy += L
             if dx * dx + dy * dy >= half_skin2:
                 rebuild = True
         if bad:

@@ -22,7 +22,7 @@ from cellbench.tracks import NO_PARENT, Tracks, TracksMeta
 from simulators import _kernels as K
 from simulators.config import KT, SimConfig, apply_overrides, rng_seed
 
-SIMULATORS_VERSION = "1"
+SIMULATORS_VERSION = "2"
 SKIN_FRACTION = 0.3  # Verlet skin / interaction range  # bump when a change alters trajectories (part of the cache key)
 
 TRUTH_COLUMNS = {

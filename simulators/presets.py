@@ -13,14 +13,14 @@ self-propulsion alone (v0 e(theta) frame_interval) is what the interactions add.
 ==============  =========  ======  =================  ==============  =====
 preset          r2_oracle  r2_int  disp std/axis um   cells/frame     cpu s
 ==============  =========  ======  =================  ==============  =====
-free-abp        0.665      0.000   0.83               400             0.3
-passive-wca     0.046      0.046   1.30               295             3.0
-passive-yukawa  0.031      0.031   1.38               141-150         2.8
-abp-wca         0.945      0.825   0.53               ~1130           4.5
-microwell-hsc   0.181      0.042   1.87               4 -> 110        0.2
-vicsek-flock    0.207      0.085   0.67               310 -> 191      4.3 
-morse-adhesive  0.187      0.128   0.63               ~220            1.8
-default         0.668      0.743   1.11               ~195            2.2
+free-abp        0.664      0.000   0.83               400             0.2
+passive-wca     0.047      0.047   1.30               ~295            2.4
+passive-yukawa  0.031      0.031   1.39               ~145            2.4
+abp-wca         0.946      0.790   0.53               ~1100           3.5
+microwell-hsc   0.174      0.046   1.86               4 -> 110        0.1
+vicsek-flock    0.454      0.059   0.81               178-207         4.0
+morse-adhesive  0.188      0.139   0.63               207-232         1.5
+default         0.667      0.737   1.11               ~200            1.8
 ==============  =========  ======  =================  ==============  =====
 """
 
@@ -101,22 +101,24 @@ PRESETS: dict[str, SimConfig] = {
 }
 
 # Measured with ``python -m simulators.presets`` (seed 0, 1 numba thread, 2026-11-25, on the
-# shared 2-core dev machine under load average ~10: cpu_s is the process CPU time of simulate(),
+# shared 2-core dev machine under load average 6-8: cpu_s is the process CPU time of simulate(),
 # wall_s the elapsed time; both exclude numba compilation and writing files). r2_int is
 # r2_oracle minus the R^2 of self-propulsion alone; it exceeds r2_oracle when self-propulsion
 # alone does worse than predicting the mean (crowded cells do not move along e(theta)).
 MEASURED: dict[str, dict] = {
-    "free-abp": {"r2_oracle": 0.665, "r2_int": 0.000, "disp_std_um": 0.83, "cells_per_frame": (400, 400), "cpu_s": 0.3, "wall_s": 0.7},
-    "passive-wca": {"r2_oracle": 0.046, "r2_int": 0.046, "disp_std_um": 1.30, "cells_per_frame": (295, 291), "cpu_s": 3.0, "wall_s": 6.2},
-    "passive-yukawa": {"r2_oracle": 0.031, "r2_int": 0.031, "disp_std_um": 1.38, "cells_per_frame": (141, 150), "cpu_s": 2.8, "wall_s": 6.0},
-    "abp-wca": {"r2_oracle": 0.945, "r2_int": 0.825, "disp_std_um": 0.53, "cells_per_frame": (1140, 1125), "cpu_s": 4.5, "wall_s": 10.1},
-    "microwell-hsc": {"r2_oracle": 0.181, "r2_int": 0.042, "disp_std_um": 1.87, "cells_per_frame": (4, 110), "cpu_s": 0.2, "wall_s": 0.5},
-    "vicsek-flock": {"r2_oracle": 0.207, "r2_int": 0.085, "disp_std_um": 0.67, "cells_per_frame": (310, 191), "cpu_s": 4.3, "wall_s": 6.2},
-    "morse-adhesive": {"r2_oracle": 0.187, "r2_int": 0.128, "disp_std_um": 0.63, "cells_per_frame": (218, 228), "cpu_s": 1.8, "wall_s": 3.4},
-    "default": {"r2_oracle": 0.668, "r2_int": 0.743, "disp_std_um": 1.11, "cells_per_frame": (197, 190), "cpu_s": 2.2, "wall_s": 4.3},
+    "free-abp": {"r2_oracle": 0.664, "r2_int": 0.000, "disp_std_um": 0.83, "cells_per_frame": (400, 400), "cpu_s": 0.2, "wall_s": 0.4},
+    "passive-wca": {"r2_oracle": 0.047, "r2_int": 0.047, "disp_std_um": 1.30, "cells_per_frame": (299, 290), "cpu_s": 2.4, "wall_s": 3.6},
+    "passive-yukawa": {"r2_oracle": 0.031, "r2_int": 0.031, "disp_std_um": 1.39, "cells_per_frame": (151, 143), "cpu_s": 2.4, "wall_s": 2.9},
+    "abp-wca": {"r2_oracle": 0.946, "r2_int": 0.790, "disp_std_um": 0.53, "cells_per_frame": (1117, 1098), "cpu_s": 3.5, "wall_s": 4.6},
+    "microwell-hsc": {"r2_oracle": 0.174, "r2_int": 0.046, "disp_std_um": 1.86, "cells_per_frame": (4, 110), "cpu_s": 0.1, "wall_s": 0.2},
+    "vicsek-flock": {"r2_oracle": 0.454, "r2_int": 0.059, "disp_std_um": 0.81, "cells_per_frame": (178, 207), "cpu_s": 4.0, "wall_s": 6.1},
+    "morse-adhesive": {"r2_oracle": 0.188, "r2_int": 0.139, "disp_std_um": 0.63, "cells_per_frame": (207, 232), "cpu_s": 1.5, "wall_s": 2.3},
+    "default": {"r2_oracle": 0.667, "r2_int": 0.737, "disp_std_um": 1.11, "cells_per_frame": (202, 198), "cpu_s": 1.8, "wall_s": 2.7},
 }
 # vicsek-flock: the whole flock moves together; R^2 is taken around the mean displacement, so
-# the common motion (2 um per frame) does not count and what is left is mostly noise.
+# the common motion (2 um per frame) does not count and what is left is mostly noise; how much
+# self-propulsion explains depends on how ordered the flock still is (seed 1: r2_oracle 0.148,
+# r2_int 0.084, polar order 0.97-0.98; seed 0 orders from 0.85 to 0.96 over the movie).
 # Passive presets: at equilibrium the one-step displacement is dominated by thermal noise
 # whatever the frame interval (0.03-0.06 measured for 0.1-3 s frames); they exist for structure
 # (g(r), S(k), c(r)) checks against Ornstein-Zernike, not for displacement prediction.
