@@ -513,6 +513,33 @@ def step_particle(i, x, y, th, a, tid, age, imx, imy, nx, ny, nth, step_key, noi
     nth[i] = ti
 
 
+@njit(cache=True, inline="always")
+def commit_particle(i, x, y, th, nx, ny, nth, xr, yr, half_skin2, periodic, L):
+    """Copy particle i's new state in; return 2 if it is not finite (or left the box), 1 if it
+    moved half a skin since the Verlet list was built (minimum image), else 0."""
+    x[i] = nx[i]
+    y[i] = ny[i]
+    th[i] = nth[i]
+    if not (np.isfinite(nx[i]) and np.isfinite(ny[i])):
+        return 2
+    if periodic and (nx[i] < 0.0 or nx[i] >= L or ny[i] < 0.0 or ny[i] >= L):
+        return 2
+    dx = nx[i] - xr[i]
+    dy = ny[i] - yr[i]
+    if periodic:
+        if dx > 0.5 * L:
+            dx -= L
+        elif dx < -0.5 * L:
+            dx += L
+        if dy > 0.5 * L:
+            dy -= L
+        elif dy < -0.5 * L:
+            dy += L
+    if dx * dx + dy * dy >= half_skin2:
+        return 1
+    return 0
+
+
 @njit(cache=True, parallel=True)
 def advance(x, y, th, a, tid, par, age, imx, imy, n, next_id, step0, n_steps, seed, noise, prm):
     r"""Integrate ``n_steps`` Euler-Maruyama steps in place; return (n, next_id, ok).
@@ -545,6 +572,7 @@ def advance(x, y, th, a, tid, par, age, imx, imy, n, next_id, step0, n_steps, se
     nb = np.empty(0, np.int64)
     xr = np.empty(cap)
     yr = np.empty(cap)
+    flag = np.zeros(cap, np.int64)
     half_skin2 = 0.25 * prm[P_SKIN] * prm[P_SKIN]
     rebuild = True
     for s in range(n_steps):
@@ -564,27 +592,18 @@ def advance(x, y, th, a, tid, par, age, imx, imy, n, next_id, step0, n_steps, se
         else:
             for i in range(n):
                 step_particle(i, x, y, th, a, tid, age, imx, imy, nx, ny, nth, step_key, noise, prm, nb_start, nb)
-        bad = False
+        if use_par:
+            for i in prange(n):
+                flag[i] = commit_particle(i, x, y, th, nx, ny, nth, xr, yr, half_skin2, periodic, L)
+        else:
+            for i in range(n):
+                flag[i] = commit_particle(i, x, y, th, nx, ny, nth, xr, yr, half_skin2, periodic, L)
+        worst = 0
         for i in range(n):
-            x[i] = nx[i]
-            y[i] = ny[i]
-            th[i] = nth[i]
-            if not (np.isfinite(nx[i]) and np.isfinite(ny[i])) or (periodic and (nx[i] < 0.0 or nx[i] >= L or ny[i] < 0.0 or ny[i] >= L)):
-                bad = True
-            # rebuild the Verlet list once a particle has moved half a skin (minimum image)
-            dx = nx[i] - xr[i]
-            dy = ny[i] - yr[i]
-            if periodic:
-                if dx > 0.5 * L:
-                    dx -= L
-                elif dx < -0.5 * L:
-                    dx += L
-                if dy > 0.5 * L:
-                    dy -= L
-                elif dy < -0.5 * L:
-                    dy += L
-            if dx * dx + dy * dy >= half_skin2:
-                rebuild = True
+            worst = max(worst, flag[i])
+        bad = worst == 2
+        if worst == 1:
+            rebuild = True
         if bad:
             return n, next_id, False
         if noise and div_p > 0.0:
