@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from cellbench.errors import ConfigError
-from cellbench.splits import SPLITS, Block, sequence_blocks, target_masks, time_blocks, DEFAULT_FRACTIONS
+from cellbench.splits import DEFAULT_FRACTIONS, SPLITS, Block, sequence_blocks, shrink_train, target_masks, time_blocks
 from cellbench.targets import displacement_targets
 from cellbench.tracks import Tracks
 
@@ -61,6 +61,7 @@ def build_dataset(
     test_seq: int | None = None,
     truths: list | None = None,
     name: str | None = None,
+    train_fraction: float = 1.0,
 ) -> Dataset:
     """Targets and split masks for ``tracks``.
 
@@ -68,6 +69,8 @@ def build_dataset(
     ----------
     split : ``'time'`` (contiguous blocks in every sequence, ``fractions`` = train, val, test)
         or ``'sequence'`` (sequence ``test_seq`` is the test set; default the last one).
+    train_fraction : keep only the last fraction of every training block (sample-efficiency
+        studies); validation and test are unchanged.
     """
     if not tracks:
         raise ConfigError("no tracks given")
@@ -77,6 +80,7 @@ def build_dataset(
         blocks = sequence_blocks(tracks, len(tracks) - 1 if test_seq is None else test_seq, fractions[1])
     else:
         raise ConfigError(f"--split {split!r}: choose 'time' (contiguous time blocks) or 'sequence' (leave one out)")
+    blocks = shrink_train(blocks, train_fraction)
     seqs = []
     for i, t in enumerate(tracks):
         y, valid = displacement_targets(t)

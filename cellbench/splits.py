@@ -70,6 +70,26 @@ def sequence_blocks(
     return blocks
 
 
+def shrink_train(blocks: list[Block], train_fraction: float) -> list[Block]:
+    """Keep only the last ``train_fraction`` of each training block (contiguous, next to val).
+
+    For sample-efficiency studies: every model, references included, then sees the same
+    smaller training set, and validation and test blocks are unchanged.
+    """
+    if not 0 < train_fraction <= 1:
+        raise ConfigError(f"--train-fraction {train_fraction}: must lie in (0, 1]")
+    if train_fraction == 1:
+        return list(blocks)
+    out = []
+    for b in blocks:
+        if b.split == "train":
+            n = b.stop_frame - b.start_frame
+            keep = max(2, int(round(train_fraction * n)))
+            b = Block(b.seq, b.split, max(b.start_frame, b.stop_frame - keep), b.stop_frame)
+        out.append(b)
+    return out
+
+
 def target_masks(tracks: Tracks, seq: int, blocks: list[Block], valid: np.ndarray) -> dict[str, np.ndarray]:
     """Row masks of the valid targets of each split in one sequence.
 

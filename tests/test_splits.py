@@ -68,3 +68,15 @@ def test_bad_split_options_are_refused():
         build_dataset([t], fractions=(0.5, 0.5, 0.5))
     with pytest.raises(ConfigError, match="at least two sequences"):
         build_dataset([t], split="sequence")
+
+
+def test_train_fraction_keeps_the_last_part_of_train_and_leaves_val_and_test():
+    t = random_walk_tracks(n_tracks=4, n_frames=100)
+    full, quarter = build_dataset([t]), build_dataset([t], train_fraction=0.25)
+    for split in ("val", "test"):
+        np.testing.assert_array_equal(full.seqs[0].masks[split], quarter.seqs[0].masks[split])
+    frames = t.df["frame"].to_numpy()[quarter.seqs[0].masks["train"]]
+    assert frames.min() == 70 - 18 and frames.max() == 68  # last 18 of the 70 training frames (t+1 < 70)
+    assert quarter.n_targets("train") < 0.3 * full.n_targets("train")
+    with pytest.raises(ConfigError, match="--train-fraction"):
+        build_dataset([t], train_fraction=0.0)
