@@ -111,3 +111,16 @@ def test_free_abp_long_time_diffusion():
     lags = np.array([200, 400])  # 200-400 s = 20-40 persistence times
     m = msd(res.truth, lags)
     npt.assert_allclose(m, abp_msd_theory(lags * 1.0, 1.0, 0.1, 0.1), rtol=0.03)
+
+
+def test_oracle_residual_is_the_translational_noise():
+    # with D_r = 0 and no interactions the only unpredictable part of a one-frame displacement is
+    # the translational noise: var(dx - oracle_dx) = 2 D_t tau per axis. 2000 cells x 30 frames x 2
+    # axes = 1.2e5 samples: the variance estimate has relative std sqrt(2/1.2e5) = 0.4 %; 2 % is 5 sigma.
+    res = simulate("free-abp", 8, {"n_cells": 2000, "box_um": 2000.0, "D_r_per_s": 0.0, "D_t_um2_per_s": 0.2, "n_frames": 31})
+    from simulators.analysis import one_step_table
+
+    t = one_step_table(res.truth, res.meta["frame_interval_s"])
+    resid = np.concatenate([t["dx_um"] - t["oracle_dx_um"], t["dy_um"] - t["oracle_dy_um"]])
+    npt.assert_allclose(resid.var(), 2 * 0.2 * res.meta["frame_interval_s"], rtol=0.02)
+    npt.assert_allclose(t["oracle_dx_um"], t["fx_self"] * res.meta["frame_interval_s"], rtol=1e-9, atol=1e-12)
