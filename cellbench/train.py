@@ -53,8 +53,8 @@ class TrainConfig:
     """
 
     epochs: int = 30
-    lr: float = 3e-3
-    lanes: int = 8
+    lr: float = 5e-3
+    lanes: int = 4
     bptt_frames: int = 4
     patience: int = 6
     eta_max: float = 0.0

@@ -11,7 +11,7 @@ from cellbench.tracks import Tracks, TracksMeta
 
 def soft_disc_tracks(n_cells: int = 60, n_frames: int = 80, box_um: float = 60.0, sigma_um: float = 8.0,
                      k_per_frame: float = 0.25, v0_um: float = 0.3, noise_um: float = 0.05, seed: int = 0,
-                     churn: float = 0.0) -> Tracks:
+                     churn: float = 0.0, theta_noise: float = 0.2) -> Tracks:
     """Overdamped soft discs; one step per frame: x += k (sigma - r) r_hat (pairs overlapping) + v0 e(theta) + noise.
 
     ``churn`` > 0 gives births and deaths: each frame that fraction of cells gets a new track id.
@@ -32,7 +32,7 @@ def soft_disc_tracks(n_cells: int = 60, n_frames: int = 80, box_um: float = 60.0
         force = (over / r)[..., None] * d
         step = k_per_frame * force.sum(axis=1) + v0_um * np.c_[np.cos(theta), np.sin(theta)]
         pos = np.mod(pos + step + noise_um * rng.normal(size=pos.shape), box_um)
-        theta += 0.2 * rng.normal(size=n_cells)
+        theta += theta_noise * rng.normal(size=n_cells)
         if churn:
             new = rng.random(n_cells) < churn
             tid[new] = np.arange(next_id, next_id + new.sum())
