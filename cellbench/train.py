@@ -39,6 +39,27 @@ from cellbench.io import write_atomic_with
 from cellbench.models.physattn import kl_to_prior, prior_distribution
 
 
+TORCH_THREADS = 1
+"""Torch intra-op threads while training and predicting. The graphs here are small (hundreds of
+cells per frame); on a shared 2-core machine two OpenMP threads spin against other processes and
+ran 65x slower than one in our measurement (benchmarks/bench_models.py), for a gain of at most
+~1.3x on an idle machine."""
+
+
+class _threads:
+    """Context: run with ``n`` torch threads, restore the previous number afterwards."""
+
+    def __init__(self, n: int):
+        self.n = n
+
+    def __enter__(self):
+        self.prev = torch.get_num_threads()
+        torch.set_num_threads(self.n)
+
+    def __exit__(self, *exc):
+        torch.set_num_threads(self.prev)
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Options of :func:`fit` (saved in config.json).
@@ -136,8 +157,14 @@ def training_lanes(frames: list[list[FrameData]], n_lanes: int, train_fraction: 
     return [steps[i * length:(i + 1) * length] for i in range(n_lanes) if steps[i * length:(i + 1) * length]]
 
 
+def rollout(*args, **kwargs):
+    """:func:`_rollout` with :data:`TORCH_THREADS` threads (see there)."""
+    with _threads(TORCH_THREADS):
+        return _rollout(*args, **kwargs)
+
+
 @torch.no_grad()
-def rollout(model, frames: list[list[FrameData]], stop: list[int] | None = None, keep_attention: bool = False,
+def _rollout(model, frames: list[list[FrameData]], stop: list[int] | None = None, keep_attention: bool = False,
             start: list[int] | None = None):
     """A causal pass over sequences (one lane each), state carried from frame ``start`` (default the first).
 
@@ -198,6 +225,12 @@ def split_nll(model, frames: list[list[FrameData]], split: str, burn_in_frames: 
 
 def fit(model, frames: list[list[FrameData]], cfg: TrainConfig, seed: int, kl_gamma: float | None = None,
         on_epoch: Callable[[dict], None] | None = None) -> FitResult:
+    with _threads(TORCH_THREADS):
+        return _fit(model, frames, cfg, seed, kl_gamma, on_epoch)
+
+
+def _fit(model, frames: list[list[FrameData]], cfg: TrainConfig, seed: int, kl_gamma: float | None = None,
+         on_epoch: Callable[[dict], None] | None = None) -> FitResult:
     """Train ``model`` on the training targets of ``frames``; early-stop on validation NLL.
 
     Parameters
