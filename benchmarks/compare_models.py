@@ -22,6 +22,7 @@ def main() -> None:
     ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     ap.add_argument("--epochs", type=int, default=None)
     ap.add_argument("--train-fraction", type=float, default=1.0)
+    ap.add_argument("--prior-transform", default=None, choices=["signed", "abs"])
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--runs", type=Path, default=Path("/tmp/cellbench-compare"))
     args = ap.parse_args()
@@ -33,10 +34,13 @@ def main() -> None:
                 if args.epochs:
                     train["epochs"] = args.epochs
                 opts = {"train": train}
+                if args.prior_transform and model == "physattn":
+                    opts["prior_transform"] = args.prior_transform
             cfg = RunConfig(model=model, data=(args.data,), seed=seed, model_options=opts)
             t0 = time.perf_counter()
-            res = run(cfg, args.runs / f"{model}-{Path(args.data).stem}-tf{args.train_fraction}-seed{seed}")
+            res = run(cfg, args.runs / f"{model}-{Path(args.data).stem}-tf{args.train_fraction}-{args.prior_transform or 'signed'}-seed{seed}")
             row = {"model": model, "data": args.data, "seed": seed, "train_fraction": args.train_fraction,
+                   "prior_transform": args.prior_transform,
                    "seconds": time.perf_counter() - t0, "test": res.metrics["test"],
                    "references": res.metrics["references"], "kernel_recovery": res.metrics.get("kernel_recovery"),
                    "training": res.metrics.get("training")}

@@ -105,7 +105,7 @@ def attention_png(att: pd.DataFrame, model, data, title: str) -> bytes:
     def binned(v):
         return np.where(cnt > 0, np.bincount(idx, v, len(mid)) / np.maximum(cnt, 1), np.nan)
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.2), gridspec_kw={"wspace": 0.45})
     ax = axes[0]
     for b in (1, 2):
         cols = [c for c in att.columns if c.startswith(f"alpha_b{b}_")]
@@ -118,8 +118,8 @@ def attention_png(att: pd.DataFrame, model, data, title: str) -> bytes:
         ax2 = ax.twinx()
         rr = np.linspace(0, model.r_cut_um, 200)
         ax2.plot(rr, model.prior.prior.c_of_r(rr), color="tab:red", label="prior c(r) (train frames)")
-        ax2.set_ylabel("c(r)")
-        ax2.legend(loc="upper center")
+        ax2.set_ylabel("c(r)", color="tab:red")
+        ax2.legend(loc="lower right")
     ax.legend(loc="upper right")
     ax.set_title("attention vs distance and prior")
     ax = axes[1]
