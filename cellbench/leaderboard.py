@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
+import json
 import re
 from pathlib import Path
 
@@ -29,12 +30,15 @@ COLUMNS = [
     ("mae_abs_d_um", "MAE abs d (um)", "min"),
     ("r2", "R2", "max"),
     ("nll", "NLL", "min"),
-    ("coverage_90", "cov. 90%", "one90"),
+    ("coverage_90", "cov. 90% ellipse", "nominal90"),
     ("skill_vs_zero", "skill vs zero", "max"),
-    ("oracle_ratio", "RMSE / oracle", "min"),
-    ("r2_fraction_of_oracle", "R2 / oracle R2", "max"),
-    ("attn_spearman_force", "attn Spearman |F|", "max"),
-    ("dist_spearman_force", "-r Spearman |F| (reference)", "max"),
+    ("skill_vs_const_velocity", "skill vs const-vel.", "max"),
+    ("oracle_ratio", "RMSE / oracle RMSE", "min"),
+    ("r2_of_oracle", "R2 / oracle R2", "max"),
+    ("kr_spearman_force", "attn Spearman with abs F", "max"),
+    ("kr_spearman_force_ref", "-r Spearman with abs F (reference)", "none"),
+    ("kr_auroc_in_range", "attn AUROC in range", "max"),
+    ("kr_recovered_range_um", "recovered range (um)", "none"),
 ]
 REFERENCE_MODELS = ("zero", "const-velocity", "mean", "ar", "oracle")
 
@@ -46,9 +50,7 @@ def collect(records: list[dict]) -> pd.DataFrame:
     (dataset, seed) when the sweep did not run that reference itself.
     """
     rows = []
-    for rec in records:
-        if rec.get("status") != "done":
-            continue
+    for rec in latest_per_spec(records):
         m, spec = rec["metrics"], rec["spec"]
         base = {
             "dataset": _dataset_label(m, spec),
@@ -58,7 +60,8 @@ def collect(records: list[dict]) -> pd.DataFrame:
             "code_version": rec.get("code_version", ""),
             "key": rec.get("key", ""),
         }
-        rows.append({**base, "label": rec.get("label", spec["model"]), "model": spec["model"], **_flat(m["test"])})
+        kernel = {f"kr_{k}": v for k, v in _flat(m.get("kernel_recovery") or {}).items()}
+        rows.append({**base, "label": rec.get("label", spec["model"]), "model": spec["model"], **_flat(m["test"]), **kernel})
         for name, ref in (m.get("references") or {}).items():
             rows.append({**base, "label": name, "model": name, "embedded": True, **_flat(ref)})
     df = pd.DataFrame(rows)
@@ -73,6 +76,18 @@ def collect(records: list[dict]) -> pd.DataFrame:
     df = df[~dup]
     # an embedded reference appears once per (dataset, seed, train fraction)
     return df.drop_duplicates(["dataset", "label", "seed", "train_fraction"]).reset_index(drop=True)
+
+
+def latest_per_spec(records: list[dict]) -> list[dict]:
+    """Finished records, keeping for each run spec only the newest (older code versions drop out)."""
+    latest: dict[str, dict] = {}
+    for rec in records:
+        if rec.get("status") != "done":
+            continue
+        spec = json.dumps({**rec["spec"], "data_sha256": rec.get("data_sha256", "")}, sort_keys=True)
+        if spec not in latest or rec.get("finished_at", "") > latest[spec].get("finished_at", ""):
+            latest[spec] = rec
+    return list(latest.values())
 
 
 def _dataset_label(metrics: dict, spec: dict) -> str:
@@ -125,7 +140,9 @@ def _best(values: pd.Series, better: str) -> float | None:
         return v.min()
     if better == "max":
         return v.max()
-    return v.iloc[(v - 0.9).abs().argmin()]  # coverage: closest to nominal
+    if better == "nominal90":
+        return v.iloc[(v - 0.9).abs().argmin()]  # coverage: closest to the nominal 90 %
+    return None
 
 
 def markdown_table(summary: pd.DataFrame, dataset: str, train_fraction: float = 1.0, exclude_oracle_best: bool = True) -> str:

@@ -28,12 +28,19 @@ class SweepSummary:
 
 
 def prepare_dataset(dataset: str) -> tuple[str, str]:
-    """(path workers read, sha256 of the data) for a sweep dataset entry."""
+    """(what workers pass to ``--data``, sha256 of the data) for a sweep dataset entry.
+
+    A preset is simulated here once (seed 0, cached) so that workers on this machine read the
+    cache instead of simulating; workers elsewhere regenerate the identical bytes.
+    """
     if dataset.startswith("preset:"):
         import simulators
 
-        folder = Path(simulators.cached_dataset(dataset.removeprefix("preset:"), seed=0))
-        return str(folder), sha256_file(folder / "tracks.parquet")
+        name = dataset.removeprefix("preset:")
+        if name not in simulators.PRESETS:
+            raise ConfigError(f"dataset {dataset!r}: unknown preset; presets are {sorted(simulators.PRESETS)}")
+        folder = Path(simulators.cached_dataset(name, seed=0))
+        return name, sha256_file(folder / "tracks.parquet")
     path = Path(dataset)
     if path.is_dir():
         return str(path), ""

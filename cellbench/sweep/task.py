@@ -14,6 +14,18 @@ import traceback
 from pathlib import Path
 
 
+def nest(options: dict) -> dict:
+    """``{"train.eta_max": 0.1, "gamma": 1}`` -> ``{"train": {"eta_max": 0.1}, "gamma": 1}``."""
+    out: dict = {}
+    for key, value in options.items():
+        *parents, leaf = key.split(".")
+        node = out
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[leaf] = value
+    return out
+
+
 def _run_config(spec: dict, data_paths: list[str]):
     from cellbench.pipeline import RunConfig
 
@@ -24,7 +36,7 @@ def _run_config(spec: dict, data_paths: list[str]):
     else:
         kwargs["tracks"] = tuple(data_paths)
     if spec.get("model_options"):
-        kwargs["model_options"] = dict(spec["model_options"])
+        kwargs["model_options"] = nest(spec["model_options"])
     if spec.get("train_fraction", 1.0) != 1.0:
         if "train_fraction" not in names:
             raise ValueError("this cellbench version has no train_fraction option")
