@@ -102,9 +102,8 @@ def radius_edges(
 
 
 def periodic_box_um(tracks: Tracks) -> float | None:
-    """The periodic box side of a simulation (``meta.extra``), None for open data."""
-    extra = tracks.meta.extra
-    return float(extra["box_um"]) if extra.get("periodic") else None
+    """The periodic box side when the cells fill a periodic box, else None (see :attr:`Tracks.periodic_box_um`)."""
+    return tracks.periodic_box_um
 
 
 def frame_graphs(tracks: Tracks, r_cut_um: float) -> list[FrameGraph]:
@@ -115,7 +114,7 @@ def frame_graphs(tracks: Tracks, r_cut_um: float) -> list[FrameGraph]:
     ends = np.r_[starts[1:], len(frames)]
     pos = tracks.positions_um()
     tids = df["track_id"].to_numpy()
-    box = periodic_box_um(tracks)
+    box = tracks.periodic_box_um
     graphs = []
     for a, b in zip(starts, ends):
         edge_index, d_um, rel_um, self_loop = radius_edges(pos[a:b], r_cut_um, box)
@@ -128,7 +127,7 @@ def frame_graphs(tracks: Tracks, r_cut_um: float) -> list[FrameGraph]:
 def nearest_neighbour_um(tracks: Tracks, frames: np.ndarray | None = None) -> np.ndarray:
     """Nearest-neighbour distance (um) of every cell in ``frames`` (all frames by default) that has a neighbour."""
     df = tracks.df
-    box = periodic_box_um(tracks)
+    box = tracks.periodic_box_um
     keep = np.ones(len(df), dtype=bool) if frames is None else np.isin(df["frame"].to_numpy(), frames)
     out = []
     for _, group in df[keep].groupby("frame"):

@@ -34,11 +34,10 @@ def _row_lookup(track_id: np.ndarray, frame: np.ndarray):
 
 
 def wrap_displacement(d_um: np.ndarray, tracks: Tracks) -> np.ndarray:
-    """Minimum-image displacement for periodic simulations (``meta.extra['periodic']``); else as is."""
-    extra = tracks.meta.extra
-    if not extra.get("periodic"):
+    """Minimum-image displacement when the cells fill a periodic box (:attr:`Tracks.periodic_box_um`)."""
+    box = tracks.periodic_box_um
+    if box is None:
         return d_um
-    box = float(extra["box_um"])
     return d_um - box * np.round(d_um / box)
 
 

@@ -261,6 +261,22 @@ class Tracks:
         """(n_rows, 2) positions in um, in table order."""
         return self.df[["x_um", "y_um"]].to_numpy()
 
+    @property
+    def periodic_box_um(self) -> float | None:
+        """Side of the periodic box (um) when the recorded cells fill a periodic simulation box.
+
+        Simulations record ``boundary: periodic`` and ``box_um`` in ``meta.extra``. When the field
+        of view is a window inside the box (cells leave and enter it) the data are open, not
+        periodic, and this is None; so it is for real data.
+        """
+        extra = self.meta.extra
+        if not (extra.get("periodic") or extra.get("boundary") == "periodic") or "box_um" not in extra:
+            return None
+        box = float(extra["box_um"])
+        fov = self.meta.fov_um
+        covers = fov is None or (fov[0] <= 0 and fov[1] <= 0 and fov[2] >= box and fov[3] >= box)
+        return box if covers else None
+
     def with_df(self, df: pd.DataFrame) -> "Tracks":
         """A new Tracks with the same metadata and another (validated) table."""
         return Tracks.from_table(df, self.meta)

@@ -42,7 +42,12 @@ def test_neighbour_rows_and_age():
     assert list(track_age_frames(t)) == [0, 1, 0]
 
 
-def test_periodic_targets_use_minimum_image():
-    t = table([(1, 0, 99.5, 50.0), (1, 1, 0.5, 50.0)], extra={"periodic": True, "box_um": 100.0})
-    y, valid = displacement_targets(t)
+def test_periodic_targets_use_minimum_image_only_when_cells_fill_the_box():
+    rows = [(1, 0, 99.5, 50.0), (1, 1, 0.5, 50.0)]
+    full = table(rows, extra={"boundary": "periodic", "box_um": 100.0}, fov_um=(0.0, 0.0, 100.0, 100.0))
+    y, _ = displacement_targets(full)
     npt.assert_allclose(y[0], [1.0, 0.0])
+    # a field of view inside the box is an open window: no wrapping
+    window = table(rows, extra={"boundary": "periodic", "box_um": 100.0}, fov_um=(0.0, 0.0, 100.0, 90.0))
+    y, _ = displacement_targets(window)
+    npt.assert_allclose(y[0], [-99.0, 0.0])
