@@ -172,3 +172,13 @@ def test_lanes_do_not_share_state():
     lstm(z, track_keys(np.array([0]), np.array([7])), state)
     h, _ = state.gather(track_keys(np.array([1]), np.array([7])), z)
     assert float(h.abs().sum()) == 0.0
+
+
+def test_eta_warms_up_smoothly_from_zero_to_eta_max():
+    from cellbench.train import eta_schedule
+
+    etas = [eta_schedule(s, 100, 0.5, 0.3) for s in range(101)]
+    assert etas[0] == 0.0 and etas[-1] == pytest.approx(0.5) and etas[30] == pytest.approx(0.5)
+    assert all(b >= a for a, b in zip(etas, etas[1:]))
+    assert max(abs(b - a) for a, b in zip(etas, etas[1:])) < 0.5 * np.pi / 2 / 30 + 1e-9  # no jump
+    assert eta_schedule(50, 100, 0.0, 0.3) == 0.0
