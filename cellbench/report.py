@@ -17,7 +17,7 @@ def metrics_table(title: str, rows: list[tuple[str, dict]], keys: list[str] | No
     """One row per model, one column per metric (labels carry units)."""
     keys = keys or list(METRIC_LABELS)
     table = Table(title=title)
-    table.add_column("model")
+    table.add_column("model", no_wrap=True)
     for k in keys:
         table.add_column(METRIC_LABELS.get(k, k), justify="right")
     for name, m in rows:

@@ -26,7 +26,7 @@ def test_run_writes_the_run_folder(walk_file, tmp_path):
     config = json.loads((out / "config.json").read_text())
     preds = pd.read_parquet(out / "predictions.parquet")
     assert metrics["model"] == "ar" and metrics["test"]["n_targets"] == len(preds)
-    assert config["data"][0]["sha256"] and config["cellbench_version"]
+    assert config["data_files"][0]["sha256"] and config["cellbench_version"]
     assert {"dx_true_um", "dx_pred_um", "track_id", "frame"} <= set(preds.columns)
 
 
