@@ -61,11 +61,10 @@ def least_squares_r2(tracks: Tracks, extra: np.ndarray | None = None, zscore: bo
     return r2_pooled(X[test] @ coef, y[test]), int(test.sum())
 
 
-def leak_audit(tracks: Tracks, window_frames: int = 5) -> pd.DataFrame:
+def leak_audit(tracks: Tracks, windows_frames: tuple[int, ...] = (3, 5, 9)) -> pd.DataFrame:
     """One row per pipeline: what it reads, whether cellbench lets it in, and its test R^2."""
     y, valid = displacement_targets(tracks)
     leaked = np.where(valid[:, None], y, 0.0)  # "displacement to the next spot", as TrackMate edges carry it
-    smoothed = smooth_positions(tracks, window_frames)
     rows = []
 
     def add(name, reads, allowed, r2n):
@@ -79,20 +78,34 @@ def leak_audit(tracks: Tracks, window_frames: int = 5) -> pd.DataFrame:
         "no: readers drop EDGE_*/TRACK_*/speed columns" if refused else "yes (BUG)",
         least_squares_r2(tracks, extra=leaked),
     )
-    add(
-        f"smoothed tracks (centred moving average, {window_frames} frames) + AR(3)",
-        f"frames <= t+{window_frames // 2}",
-        "no: features read frames <= t only",
-        least_squares_r2(smoothed),
-    )
-    add(
-        f"smoothed tracks ({window_frames} frames) + z-scored targets + AR(3)",
-        f"frames <= t+{window_frames // 2}",
-        "no",
-        least_squares_r2(smoothed, zscore=True),
-    )
+    for w in windows_frames:
+        smoothed = smooth_positions(tracks, w)
+        add(
+            f"smoothed tracks (centred moving average, {w} frames) + AR(3)",
+            f"frames <= t+{w // 2}",
+            "no: features read frames <= t only",
+            least_squares_r2(smoothed),
+        )
+        add(
+            f"smoothed tracks ({w} frames) + z-scored targets + AR(3)",
+            f"frames <= t+{w // 2}",
+            "no",
+            least_squares_r2(smoothed, zscore=True),
+        )
     add("honest + z-scored targets (R2 is scale-free)", "frames <= t", "yes", least_squares_r2(tracks, zscore=True))
     return pd.DataFrame(rows)
+
+
+def displacement_stats(tracks: Tracks) -> dict[str, float]:
+    """Lag-1 correlation of consecutive steps and step std, per component (um per frame)."""
+    y, valid = displacement_targets(tracks)
+    prev = history_um(tracks, 1)[:, 0]
+    ok = valid & ~np.isnan(prev[:, 0])
+    out = {}
+    for c, axis in enumerate("xy"):
+        out[f"lag1_corr_d{axis}"] = float(np.corrcoef(y[ok, c], prev[ok, c])[0, 1])
+        out[f"std_d{axis}_um"] = float(np.std(y[valid, c]))
+    return out
 
 
 def audit_markdown(table: pd.DataFrame, dataset: str) -> str:

@@ -8,7 +8,10 @@ from typing import Annotated, Optional
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from cellbench.audit import displacement_stats, leak_audit
 from cellbench.leaderboard import write_leaderboards
+from cellbench.leaderboard_pages import write_pages
+from cellbench.readers import read_tracks
 from cellbench.report import console
 from cellbench.sweep import ResultStore, load_sweep
 
@@ -55,11 +58,15 @@ def leaderboard(
     results: Annotated[Path, typer.Argument(help="Results folder written by `cellbench sweep`.")],
     out: Annotated[Path, typer.Option(help="Folder for the tables (Markdown, CSV) and PNG charts.")] = Path("leaderboards"),
     title: Annotated[str, typer.Option(help="Title above each table.")] = "cellbench leaderboard",
+    audit: Annotated[Optional[list[Path]], typer.Option(help="Real tracks file(s) for the leakage audit in bf-c2dl-hsc.md; repeatable.")] = None,
 ):
-    """Write one table per dataset (mean ± 95% CI over seeds, best per column in bold) from RESULTS."""
+    """Write one table per dataset (mean ± 95% CI over seeds, best per column in bold) from RESULTS,
+    and the pages synthetic.md and bf-c2dl-hsc.md."""
     if not results.is_dir():
         raise typer.BadParameter(f"{results}: no such results folder", param_hint="RESULTS")
-    written = write_leaderboards(ResultStore(results).records(), out, title)
+    records = ResultStore(results).records()
+    audited = [(t.meta.dataset, leak_audit(t), displacement_stats(t)) for t in (read_tracks(p) for p in audit or [])]
+    written = write_leaderboards(records, out, title) + write_pages(records, out, audited)
     if not written:
         console.print(f"no finished run in {results}: nothing written")
         raise typer.Exit(code=1)

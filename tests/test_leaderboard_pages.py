@@ -1,0 +1,65 @@
+"""Leaderboard tables and pages from hand-made result records: numbers, CIs, best marks, pages."""
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from cellbench.audit import leak_audit
+from cellbench.leaderboard import ci95, collect, markdown_table, summarize
+from cellbench.leaderboard_pages import hsc_page, synthetic_page
+from tests.helpers import random_walk_tracks
+
+
+def _record(model, dataset, seed, rmse, r2, frac=1.0, split="time", refs=None):
+    test = {"rmse_dx_um": rmse, "rmse_dy_um": rmse, "rmse_abs_d_um": rmse, "mae_abs_d_um": rmse / 2, "r2": r2, "n_targets": 100}
+    return {
+        "key": f"{model}-{dataset}-{seed}-{frac}",
+        "status": "done",
+        "label": model,
+        "spec": {"model": model, "dataset": [dataset], "seed": seed, "train_fraction": frac, "split": split, "model_options": {}},
+        "metrics": {"dataset": dataset, "split": split, "test": test, "references": refs or {}},
+        "data_sha256": "ab" * 32,
+        "code_version": "test",
+        "finished_at": "2026-01-01T00:00:00",
+    }
+
+
+def test_ci_is_students_t_and_best_is_bold_but_never_the_oracle():
+    recs = []
+    for seed, (a, b) in enumerate([(1.0, 2.0), (1.2, 2.2), (1.1, 2.1)]):
+        recs += [_record("physattn", "sim:x", seed, a, 0.5), _record("zero", "sim:x", seed, b, 0.0)]
+        recs.append(_record("oracle", "sim:x", seed, 0.5, 0.9))
+    summary = summarize(collect(recs))
+    mean, ci, n = ci95(np.array([1.0, 1.2, 1.1]))
+    assert n == 3 and mean == pytest.approx(1.1)
+    assert ci == pytest.approx(stats.t.ppf(0.975, 2) * np.std([1.0, 1.2, 1.1], ddof=1) / np.sqrt(3))
+    md = markdown_table(summary, "sim:x")
+    physattn_row = next(l for l in md.splitlines() if l.startswith("| physattn"))
+    oracle_row = next(l for l in md.splitlines() if l.startswith("| oracle"))
+    assert "**1.1 ±" in physattn_row and "**" not in oracle_row
+
+
+def test_embedded_references_are_used_once_when_the_sweep_did_not_run_them():
+    refs = {"zero": {"rmse_dx_um": 3.0, "r2": 0.0}}
+    recs = [_record("ar", "d", 0, 1.0, 0.1, refs=refs), _record("physattn", "d", 0, 1.0, 0.1, refs=refs)]
+    df = collect(recs)
+    assert (df.label == "zero").sum() == 1
+
+
+def test_newest_record_per_spec_wins():
+    old = _record("ar", "d", 0, 9.0, 0.1)
+    new = {**_record("ar", "d", 0, 1.0, 0.1), "key": "other", "finished_at": "2026-02-01T00:00:00"}
+    df = collect([old, new])
+    assert list(df[df.label == "ar"].rmse_dx_um) == [1.0]
+
+
+def test_pages_have_sample_efficiency_paper_and_audit():
+    recs = [_record(m, "sim:default:seed0", s, r, 0.3, frac=f) for m, r in (("ar", 1.0), ("physattn", 0.8)) for s in (0, 1) for f in (0.25, 1.0)]
+    page = synthetic_page(recs)
+    assert "Sample efficiency" in page and "25% of train" in page
+    hsc = [_record("ar", "BF-C2DL-HSC_02", s, 2.0, 0.004) for s in (0, 1)]
+    t = random_walk_tracks(n_tracks=10, n_frames=80)
+    page = hsc_page(hsc, [("walk", leak_audit(t, (5,)), {"lag1_corr_dx": 0.01, "std_dx_um": 1.0})])
+    assert "paper, test (as reported)" in page and "0.638" in page
+    assert "best test R^2 in the tables above is 0.004 (ar on BF-C2DL-HSC_02)" in page
+    assert "Leakage audit" in page and "displacement-to-next-spot" in page
