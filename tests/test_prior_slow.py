@@ -23,7 +23,6 @@ import pytest
 
 from cellbench.prior.estimator import estimate_prior
 from cellbench.prior.oz import solve_oz
-from cellbench.prior.pipeline import first_frames
 from cellbench.prior.potentials import beta_u_from_meta
 from cellbench.prior.reference_tables import SYSTEMS, load_table, make_table
 from cellbench.prior.truth import recovery_errors, reference_by_mc, rel_l2

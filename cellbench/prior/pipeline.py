@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from cellbench.errors import ConfigError
-from cellbench.prior.estimator import Prior, estimate_prior, frames_of, window_of
+from cellbench.prior.estimator import Prior, estimate_prior, frames_of
 from cellbench.prior.oz import solve_oz
 from cellbench.prior.plot import plot_prior
 from cellbench.prior.window import Window
