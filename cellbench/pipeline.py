@@ -137,6 +137,19 @@ def data_hash(data: Dataset) -> str:
     return h.hexdigest()
 
 
+def _source_path(item: str, seq) -> str:
+    folder = getattr(seq.truth, "folder", None)
+    return str(Path(folder) / "tracks.parquet") if folder else (seq.tracks.meta.source_path or str(Path(item)))
+
+
+def _source_sha256(item: str, seq) -> str | None:
+    """sha256 of the file the sequence was read from (the reader's, else the file's bytes)."""
+    if seq.tracks.meta.source_sha256:
+        return seq.tracks.meta.source_sha256
+    path = Path(_source_path(item, seq))
+    return sha256_file(path) if path.is_file() else None
+
+
 def run(cfg: RunConfig, out_dir: Path | None = None, progress: bool = False) -> RunResult:
     """Fit ``cfg.model`` and the references on the training split; score all on test; write the run folder.
 
@@ -185,9 +198,9 @@ def run(cfg: RunConfig, out_dir: Path | None = None, progress: bool = False) -> 
     config = {
         **asdict(cfg),
         "data_files": [
-            {"dataset": s.tracks.meta.dataset, "path": s.tracks.meta.source_path or getattr(s.truth, "folder", None),
-             "sha256": s.tracks.meta.source_sha256, "rows": s.tracks.n_rows}
-            for s in data.seqs
+            {"dataset": s.tracks.meta.dataset, "path": _source_path(item, s), "sha256": _source_sha256(item, s),
+             "rows": s.tracks.n_rows}
+            for item, s in zip(cfg.data, data.seqs)
         ],
         "data_sha256": data_hash(data),
         "blocks": blocks_to_dicts(data.blocks),
