@@ -52,6 +52,7 @@ class RunConfig:
     sim_seed: int = 0
     pixel_um: float | None = None
     model_options: dict = field(default_factory=dict)
+    train_fraction: float = 1.0
 
 
 @dataclass
@@ -78,7 +79,8 @@ def load_data(cfg: RunConfig) -> Dataset:
             raise ConfigError(f"--data {item!r}: neither a file nor a preset; presets are {sorted(PRESETS)}")
         tracks.append(t)
         truths.append(truth)
-    return build_dataset(tracks, split=cfg.split, fractions=cfg.fractions, test_seq=cfg.test_seq, truths=truths)
+    return build_dataset(tracks, split=cfg.split, fractions=cfg.fractions, test_seq=cfg.test_seq, truths=truths,
+                         train_fraction=cfg.train_fraction)
 
 
 def is_simulated(data: Dataset) -> bool:

@@ -45,7 +45,7 @@ def run(
     gamma: Annotated[Optional[float], typer.Option(help="physattn: weight gamma of the prior C~ in the attention logits and in pi.")] = None,
     eta_max: Annotated[Optional[float], typer.Option(min=0, help="physattn: final weight of KL(alpha || pi); 0 disables it.")] = None,
     prior_transform: Annotated[str, typer.Option(help="physattn: 'signed' (the paper's C~) or 'abs' (|c(r)|).")] = "signed",
-    train_fraction: Annotated[float, typer.Option(min=0.0, max=1.0, help="Learned models: use only the first fraction of the training frames (small-data studies).")] = 1.0,
+    train_fraction: Annotated[float, typer.Option(min=0.0, max=1.0, help="Every model (references too): use only the last fraction of each training block (small-data studies); val and test unchanged.")] = 1.0,
     r_cut_um: Annotated[Optional[float], typer.Option(callback=positive, help="Graph radius in um (default 2.5 x the median nearest-neighbour distance of the training frames).")] = None,
     out: Annotated[Optional[Path], typer.Option(help="Run folder (default runs/MODEL-DATASET-SPLIT-seedS).")] = None,
 ):
@@ -58,7 +58,7 @@ def run(
     entry = load_all().get(model)
     options: dict = {}
     if entry is not None and entry.kind == "learned":
-        train: dict = {"train_fraction": train_fraction}
+        train: dict = {}
         if epochs is not None:
             train["epochs"] = epochs
         if eta_max is not None:
@@ -68,7 +68,7 @@ def run(
         if gamma is not None:
             options["gamma"] = gamma
     cfg = RunConfig(model=model, data=items, split=split, test_seq=test_seq, seed=seed, sim_seed=sim_seed,
-                    pixel_um=pixel_um, model_options=options)
+                    pixel_um=pixel_um, model_options=options, train_fraction=train_fraction)
     result = run_pipeline(cfg, out, progress=True)
     m = result.metrics
     title = f"{m['dataset']}: test split ({m['split']} split), displacements in um per frame"
