@@ -48,7 +48,10 @@ def prepare_dataset(dataset: str) -> tuple[str, str]:
 
 
 def _client(scheduler: str | None, n_workers: int | None, security=None):
-    from dask.distributed import Client, LocalCluster
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ModuleNotFoundError as err:
+        raise ConfigError("cellbench sweep needs Dask distributed: pip install 'cellbench[dist]'") from err
 
     if scheduler:
         try:
@@ -78,8 +81,6 @@ def run_sweep(
     ----------
     progress : optional callable ``(n_total) -> advance()`` factory for a progress bar.
     """
-    from dask.distributed import as_completed
-
     store = ResultStore(results)
     version = code_version()
     data = {d: prepare_dataset(d) for d in sorted({d for s in cfg.specs for d in s.dataset})}
@@ -105,6 +106,8 @@ def run_sweep(
         return summary
 
     client = _client(scheduler, n_workers, security)
+    from dask.distributed import as_completed
+
     try:
         futures = {}
         for key, spec, spec_d in todo:
