@@ -167,6 +167,8 @@ def markdown_table(summary: pd.DataFrame, dataset: str, train_fraction: float = 
                 continue
             contenders = pivot_mean[k].drop(index=[l for l in ("oracle",) if exclude_oracle_best and l in pivot_mean.index])
             best = _best(contenders, better)
+            if np.isfinite(ci) and ci < 1e-9 * max(1.0, abs(mean)):
+                ci = 0.0  # identical values over seeds (deterministic references): no float round-off in the table
             text = f"{mean:.4g}" + (f" ± {ci:.2g}" if np.isfinite(ci) else "")
             cells.append(f"**{text}**" if best is not None and mean == best and label != "oracle" else text)
         lines.append(f"| {label} | {int(n_seeds.get(label, 0))} | " + " | ".join(cells) + " |")
