@@ -15,19 +15,37 @@ import cellbench
 from cellbench.io import read_json, write_json
 
 
-def code_version() -> str:
-    """Package version plus a hash of the Python sources of cellbench, simulators and baselines.
+# Modules that only present finished results (tables, pages, the CLI): editing them must not
+# invalidate a sweep's results, so they stay out of the code version.
+PRESENTATION_ONLY = ("cellbench/leaderboard.py", "cellbench/leaderboard_pages.py", "cellbench/report.py",
+                     "cellbench/audit.py", "cellbench/cli.py", "cellbench/commands/", "cellbench/fit/report.py")
+
+
+def code_version(root: Path | None = None) -> str:
+    """Package version plus a hash of the Python sources that compute results.
 
     A content hash, not the git commit: committing a regenerated table or a README change does
-    not invalidate finished results, while any change to the code that computes them does.
+    not invalidate finished results, while any change to the code that computes them does. The
+    sources of cellbench, simulators and baselines under ``root`` (default: this checkout) count,
+    except :data:`PRESENTATION_ONLY`.
     """
-    root = Path(cellbench.__file__).resolve().parents[1]
+    root = Path(cellbench.__file__).resolve().parents[1] if root is None else Path(root)
     h = hashlib.sha256()
+    for path in source_files(root):
+        h.update(str(path.relative_to(root)).encode())
+        h.update(path.read_bytes())
+    return f"{cellbench.__version__}+src.{h.hexdigest()[:12]}"
+
+
+def source_files(root: Path) -> list[Path]:
+    """The ``*.py`` files under ``root`` that enter :func:`code_version`, sorted."""
+    files = []
     for pkg in ("cellbench", "simulators", "baselines"):
         for path in sorted((root / pkg).rglob("*.py")):
-            h.update(str(path.relative_to(root)).encode())
-            h.update(path.read_bytes())
-    return f"{cellbench.__version__}+src.{h.hexdigest()[:12]}"
+            rel = path.relative_to(root).as_posix()
+            if not rel.startswith(PRESENTATION_ONLY):
+                files.append(path)
+    return files
 
 
 def git_commit() -> str:
