@@ -51,6 +51,9 @@ class SimConfig:
     n_equil_steps : steps run before frame 0.
     division_rate_per_s : division rate of a cell older than ``division_min_age_s`` (0: none).
     max_cells : capacity; division stops there.
+    sigma_loc_um : localization (observation) noise, um: the recorded ``x_um, y_um`` are the true
+        positions plus independent N(0, sigma_loc_um^2) per axis, frame and cell (segmentation or
+        marker jitter). The dynamics and the truth columns do not see it. 0: exact positions.
     """
 
     description: str = ""
@@ -76,6 +79,7 @@ class SimConfig:
     division_min_age_s: float = 0.0
     max_cells: int = 0
     init: str = "lattice"
+    sigma_loc_um: float = 0.0
 
     def __post_init__(self):
         def need(cond: bool, key: str, msg: str, value) -> None:
@@ -84,10 +88,12 @@ class SimConfig:
 
         for key in ("box_um", "well_radius_um", "radius_um", "radius_spread", "v0_um_per_s", "D_t_um2_per_s",
                     "D_r_per_s", "align_strength_per_s", "align_range_um", "dt_s", "division_rate_per_s",
-                    "division_min_age_s", "wall_k_kT_per_um2"):
+                    "division_min_age_s", "wall_k_kT_per_um2", "sigma_loc_um"):
             v = getattr(self, key)
             if v is not None:
                 need(isinstance(v, (int, float)) and math.isfinite(v), key, "must be a finite number", v)
+        need(isinstance(self.sigma_loc_um, (int, float)) and not isinstance(self.sigma_loc_um, bool), "sigma_loc_um",
+             "must be a finite number >= 0 um (0: no localization noise)", self.sigma_loc_um)
         need(self.boundary in ("periodic", "microwell"), "boundary", "choose 'periodic' or 'microwell'", self.boundary)
         need(self.init in ("lattice", "random"), "init", "choose 'lattice' or 'random'", self.init)
         need(isinstance(self.n_cells, int) and self.n_cells >= 1, "n_cells", "must be an integer >= 1", self.n_cells)
@@ -102,7 +108,7 @@ class SimConfig:
         need(self.D_t_um2_per_s > 0, "D_t_um2_per_s", "must be > 0 um^2/s (it also sets the mobility mu = D_t/kT)",
              self.D_t_um2_per_s)
         for key in ("v0_um_per_s", "D_r_per_s", "align_strength_per_s", "align_range_um", "division_rate_per_s",
-                    "division_min_age_s", "wall_k_kT_per_um2"):
+                    "division_min_age_s", "wall_k_kT_per_um2", "sigma_loc_um"):
             need(getattr(self, key) >= 0, key, "must be >= 0", getattr(self, key))
         need((self.align_strength_per_s > 0) == (self.align_range_um > 0) or self.align_strength_per_s == 0,
              "align_range_um", "must be > 0 um when align_strength_per_s > 0", self.align_range_um)

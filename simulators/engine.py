@@ -6,6 +6,10 @@ view, the true forces on them, the observed pairs within the potential cutoff, a
 displacement: the noise-free dynamics of the whole system (unobserved cells included, same
 ``dt_s``, orientations deterministic, no division) integrated from the recorded state over one
 frame interval.
+
+With ``sigma_loc_um > 0`` the recorded ``x_um, y_um`` carry localization noise
+(:mod:`simulators.noise`, its own random stream); which cells are observed, the truth columns,
+the pairs and the dynamics are those of the true positions, bitwise as without noise.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from cellbench.errors import ConfigError
 from cellbench.tracks import NO_PARENT, Tracks, TracksMeta
 from simulators import _kernels as K
 from simulators.config import KT, SimConfig, apply_overrides, rng_seed
+from simulators.noise import observed_positions_um
 
 SIMULATORS_VERSION = "2"
 SKIN_FRACTION = 0.3  # Verlet skin / interaction range  # bump when a change alters trajectories (part of the cache key)
@@ -286,6 +291,11 @@ def simulate(
     table = {k: np.concatenate(v) for k, v in rec.items()}
     order = np.lexsort((table["track_id"], table["frame"]))
     table = {k: v[order] for k, v in table.items()}
+    if cfg.sigma_loc_um > 0:
+        table["x_um"], table["y_um"] = observed_positions_um(
+            table["x_um"], table["y_um"], table["frame"], table["track_id"], seed, cfg.sigma_loc_um,
+            box_um=_full_periodic_box_um(cfg),
+        )
     table["t_s"] = table["frame"] * tau
     track_cols = ["track_id", "frame", "x_um", "y_um", "radius_um", "parent_id", "t_s"]
     meta = run_meta(name, cfg, seed, n_final=st.n, next_id=st.next_id)
@@ -301,6 +311,15 @@ def simulate(
         pairs = pd.DataFrame({k: np.zeros(0, np.int64 if k in ("frame", "i", "j") else float) for k in prs})
     pairs = pairs.sort_values(["frame", "i", "j"], kind="stable").reset_index(drop=True)
     return SimResult(tracks=tracks, truth=truth, pairs=pairs, meta=meta)
+
+
+def _full_periodic_box_um(cfg: SimConfig) -> float | None:
+    """The box side when the field of view is the whole periodic box (positions wrap), else None."""
+    if cfg.boundary != "periodic":
+        return None
+    fov = cfg.fov
+    covers = fov[0] <= 0 and fov[1] <= 0 and fov[2] >= cfg.box_um and fov[3] >= cfg.box_um
+    return float(cfg.box_um) if covers else None
 
 
 def run_meta(name: str | None, cfg: SimConfig, seed: int, n_final: int | None = None, next_id: int | None = None) -> dict:
@@ -320,6 +339,9 @@ def run_meta(name: str | None, cfg: SimConfig, seed: int, n_final: int | None = 
         "v0_um_per_s": cfg.v0_um_per_s,
         "D_t_um2_per_s": cfg.D_t_um2_per_s,
         "D_r_per_s": cfg.D_r_per_s,
+        "sigma_loc_um": cfg.sigma_loc_um,
+        "observation": "x_um, y_um = true position + N(0, sigma_loc_um^2) per axis, frame and cell "
+                       "(simulators.noise); truth and pairs are noise-free",
         "kT": KT,
         "mu": cfg.mobility,
         "units": {"length": "um", "time": "s", "energy": "kT", "force": "kT/um", "mu": "um^2/(kT s)"},
@@ -353,7 +375,10 @@ def config_hash(name: str | None, cfg: SimConfig, seed: int) -> str:
     import hashlib
     import json
 
-    key = json.dumps({"config": cfg.to_dict(), "seed": seed, "cellbench": cellbench.__version__,
+    config = cfg.to_dict()
+    if config["sigma_loc_um"] == 0:  # datasets cached before the option existed stay valid
+        del config["sigma_loc_um"]
+    key = json.dumps({"config": config, "seed": seed, "cellbench": cellbench.__version__,
                       "simulators": SIMULATORS_VERSION}, sort_keys=True)
     return hashlib.sha256(key.encode()).hexdigest()[:12]
 
