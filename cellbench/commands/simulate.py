@@ -1,4 +1,9 @@
-"""``cellbench simulate``: run a simulator preset and write tracks, truth, pairs, GSD and PNGs."""
+"""``cellbench simulate``: run a simulator preset and write tracks, truth, pairs, GSD and PNGs.
+
+``--preset`` takes a preset name or a TOML preset file (:mod:`simulators.preset_file`).
+``--like FILE`` fits a preset to a tracks file (:func:`cellbench.fit.fit_preset`), writes it as
+``preset.toml``, simulates it into ``sim/`` and writes ``fit.md``, ``fit.png`` and ``fit.json``.
+"""
 
 from __future__ import annotations
 
@@ -22,8 +27,58 @@ def parse_sets(items: list[str] | None) -> dict[str, str]:
     return out
 
 
+def _run_with_progress(label: str, cfg_or_name, seed: int, overrides: dict | None):
+    import simulators
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    with Progress(TextColumn(f"simulating {label}"), BarColumn(), MofNCompleteColumn(), TextColumn("frames"),
+                  TimeElapsedColumn(), TimeRemainingColumn()) as bar:
+        task = bar.add_task("frames", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        return simulators.simulate(cfg_or_name, seed, overrides, progress=progress)
+
+
+def simulate_like(like: Path, out: Path, seed: int, max_lag_frames: int, corrections: int) -> dict:
+    """Fit a preset to the tracks file ``like`` and simulate it; write everything under ``out``.
+
+    ``out/preset.toml`` (the fitted SimConfig, with a ``[fit]`` table of every fitted number),
+    ``out/sim/`` (the simulation run, as ``cellbench simulate`` writes it), ``out/fit.md``,
+    ``out/fit.png`` and ``out/fit.json`` (real vs simulated statistics). Returns the comparison.
+    """
+    import simulators
+    from cellbench.fit import fit_preset
+    from cellbench.fit.report import write_report
+    from cellbench.fit.summary import summarize
+    from cellbench.readers import read_tracks
+    from simulators.preset_file import write_preset
+
+    real_tracks = read_tracks(like)
+    typer.echo(f"fitting a preset to {like} ({real_tracks.n_rows} spots, {len(real_tracks.track_ids)} tracks)")
+    fit = fit_preset(real_tracks, max_lag_frames=max_lag_frames, n_corrections=corrections, seed=seed)
+    preset_path = out / "preset.toml"
+    write_preset(fit.config, preset_path, fit={k: v for k, v in fit.stats.items() if v is not None},
+                 header=f"cellbench simulator preset fitted to {fit.stats['source']}\n"
+                        f"by cellbench simulate --like (seed {seed}); simulate it with --preset {preset_path}")
+    result = _run_with_progress(fit.stats["dataset"], fit.config, seed, None)
+    sim_dir = out / "sim"
+    simulators.write_run(result, sim_dir)
+    real = summarize(real_tracks, max_lag_frames)
+    sim = summarize(result.tracks, max_lag_frames)
+    return write_report(out, fit, real, sim, str(sim_dir), str(preset_path), seed)
+
+
 def simulate(
-    preset: Annotated[str, typer.Option(help="Preset name (see --list).")] = "default",
+    preset: Annotated[str, typer.Option(help="Preset name (see --list) or a TOML preset file (e.g. one written "
+                                             "by --like).")] = "default",
+    like: Annotated[Optional[Path], typer.Option(dir_okay=True, help="Fit a preset to this tracks file (any format "
+                    "cellbench reads), write OUT/preset.toml, simulate it into OUT/sim and write OUT/fit.md + fit.png. "
+                    "Replaces --preset.")] = None,
+    max_lag_frames: Annotated[int, typer.Option(min=4, help="--like: largest MSD lag fitted, frames.")] = 20,
+    corrections: Annotated[int, typer.Option(min=0, help="--like: simulation-based corrections of v0 and D_t "
+                           "(0: free-ABP formula only).")] = 3,
     seed: Annotated[int, typer.Option(min=0, help="Random seed; same seed and options give identical bytes.")] = 0,
     out: Annotated[Optional[Path], typer.Option(file_okay=False, help="Output folder (created).")] = None,
     set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a parameter: key=value "
@@ -32,8 +87,9 @@ def simulate(
     list_: Annotated[bool, typer.Option("--list", help="Print the presets with one line of physics each.")] = False,
 ) -> None:
     """Simulate PRESET with SEED and write tracks.parquet, truth.parquet, pairs.parquet, meta.json,
-    trajectory.gsd, snapshot.png and msd.png under OUT."""
+    trajectory.gsd, snapshot.png and msd.png under OUT; or, with --like FILE, fit a preset to FILE first."""
     import simulators
+    from simulators.preset_file import is_preset_path, read_preset
     from simulators.presets import describe
 
     if list_:
@@ -44,26 +100,29 @@ def simulate(
     if out is None:
         raise ConfigError("--out is required (the folder to write the run into)")
     overrides = parse_sets(set_)
-    # validate preset, keys and values before spending time on numba
-    simulators.engine.resolve_config(preset, overrides)
+    if like is not None and (preset != "default" or overrides):
+        raise ConfigError("--like fits the preset to a file: leave out --preset and --set (edit the written "
+                          "preset.toml and rerun with --preset OUT/preset.toml instead)")
     if threads is not None:
         import numba
 
         if threads > numba.config.NUMBA_NUM_THREADS:
             raise ConfigError(f"--threads {threads}: at most {numba.config.NUMBA_NUM_THREADS} on this machine")
         numba.set_num_threads(threads)
-
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    if like is not None:
+        t0 = time.perf_counter()
+        cmp = simulate_like(like, out, seed, max_lag_frames, corrections)
+        typer.echo(f"wrote {out}/preset.toml, {out}/sim, {out}/fit.md, {out}/fit.png (max MSD misfit lags "
+                   f"1-{cmp['lags_frames'][-1]}: {cmp['msd_max_abs_rel_error']:.1%}, lag-1 autocorrelation "
+                   f"{cmp['lag1_autocorr_real']:+.3f} real vs {cmp['lag1_autocorr_sim']:+.3f} simulated; "
+                   f"{time.perf_counter() - t0:.1f} s)")
+        return
+    source = read_preset(Path(preset)) if is_preset_path(preset) else preset
+    # validate preset, keys and values before spending time on numba
+    simulators.engine.resolve_config(source, overrides)
 
     t0 = time.perf_counter()
-    with Progress(TextColumn(f"simulating {preset}"), BarColumn(), MofNCompleteColumn(), TextColumn("frames"),
-                  TimeElapsedColumn(), TimeRemainingColumn()) as bar:
-        task = bar.add_task("frames", total=None)
-
-        def progress(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-
-        result = simulators.simulate(preset, seed, overrides, progress=progress)
+    result = _run_with_progress(preset, source, seed, overrides)
     secs = time.perf_counter() - t0
     simulators.write_run(result, out)
     n = result.tracks.cells_per_frame()
