@@ -8,7 +8,7 @@ import pytest
 from scipy.integrate import quad
 from scipy.special import j0
 
-from cellbench.prior.estimator import interaction_range
+from cellbench.prior.correlation import interaction_range
 from cellbench.prior.hankel import QDHT, hankel_binned, hankel_inverse_trapezoid
 from cellbench.prior.oz import solve_oz
 from cellbench.prior.potentials import beta_u_wca, beta_u_yukawa
@@ -64,7 +64,7 @@ def test_py_wca_structure_and_range():
 
 
 def test_hnc_yukawa_tail_is_minus_beta_u():
-    bu = lambda r: beta_u_yukawa(r, 20.0, 1.0, 6.0, True)  # noqa: E731
+    bu = lambda r: beta_u_yukawa(r, 20.0, 1.0, 6.0)  # noqa: E731
     res = solve_oz(bu, 0.3, "hnc", r_max=30, n=2048)
     r = np.linspace(2, 4, 200)
     # c ~ -beta u far from the core (HNC: c = -beta u + (h - ln g - ...)); measured 0.3% here

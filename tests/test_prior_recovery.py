@@ -10,13 +10,9 @@ import numpy as np
 import pytest
 from scipy.special import j0
 
-from cellbench.prior.estimator import (
-    PriorEstimator,
-    direct_correlation_k,
-    direct_correlation_r,
-    estimate_prior,
-    interaction_range,
-)
+from cellbench.prior.automatic import estimate_prior
+from cellbench.prior.correlation import direct_correlation_k, direct_correlation_r, interaction_range
+from cellbench.prior.estimator import PriorEstimator
 from cellbench.prior.oz import solve_oz
 from cellbench.prior.potentials import beta_u_from_meta
 from cellbench.prior.reference_mc import MCConfig, run_mc

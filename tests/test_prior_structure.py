@@ -7,6 +7,7 @@ import numpy.testing as npt
 import pytest
 
 from cellbench.errors import ConfigError
+from cellbench.prior.correlation import integrated_autocorr_time
 from cellbench.prior.estimator import PriorEstimator
 from cellbench.prior.structure import (
     pair_distances,
@@ -142,6 +143,32 @@ def test_symmetries_translation_rotation_permutation():
     per1 = PriorEstimator(Window.periodic((L, L)), 6.0, 0.02, k_max_inv_um=30.0).compute(
         [np.mod(f + [17.3, -8.1], L) for f in frames])
     npt.assert_allclose(per1.c_r, per0.c_r, rtol=1e-9, atol=1e-9)
+
+
+def test_integrated_autocorr_time_of_ar1():
+    """AR(1) x_t = phi x_{t-1} + noise has tau = (1 + phi) / (1 - phi): 9 for phi = 0.8, 1 for iid."""
+    rng = np.random.default_rng(5)
+    e = rng.normal(size=50000)
+    x = np.empty_like(e)
+    x[0] = e[0]
+    for t in range(1, len(e)):
+        x[t] = 0.8 * x[t - 1] + e[t]
+    # the estimator's own statistical error at n = 5e4 is ~6% (Sokal: sqrt(2 (2M + 1) / n))
+    assert integrated_autocorr_time(x) == pytest.approx(9.0, rel=0.15)
+    assert integrated_autocorr_time(e) == pytest.approx(1.0, abs=0.1)
+
+
+def test_independent_frames_are_counted():
+    """Copies of a frame add no information: the diagnostics say how many frames were independent."""
+    L = 40.0
+    distinct = [_uniform(600, L, s) for s in range(48)]
+    repeated = [f for f in distinct[:6] for _ in range(8)]  # 48 frames, 6 configurations
+    win = Window.box((0, 0, L, L))
+    d_ind = PriorEstimator(win, 6.0, 0.05).compute(distinct).prior.diagnostics
+    d_rep = PriorEstimator(win, 6.0, 0.05).compute(repeated).prior.diagnostics
+    assert d_ind["n_independent_frames"] > 24  # 48 expected
+    assert d_rep["n_independent_frames"] < 12  # 6 expected
+    assert d_rep["S0_standard_error"] > d_ind["S0_standard_error"]
 
 
 def test_results_before_compute_raise():

@@ -6,7 +6,10 @@ Modules
 ``window``      observation windows and their overlap-area (edge) corrections
 ``structure``   pair histograms (cell list), Debye and direct-lattice S(k) references
 ``hankel``      2D Hankel transforms (binned, trapezoid, quasi-discrete)
-``estimator``   :class:`PriorEstimator`, :func:`estimate_prior`, :class:`Prior`
+``correlation`` the pure steps g(r) -> S(k) -> C(k) -> c(r) and the interaction range
+``estimator``   :class:`PriorEstimator` (accumulates frames, chains the steps)
+``automatic``   :func:`estimate_prior`: every hyperparameter from the training frames
+``result``      :class:`Prior` and ``prior.json``
 ``projection``  :func:`project_prior`, :class:`EdgeNormalizer` (paper eq. 4)
 ``oz``          Ornstein-Zernike solver with PY / HNC closures (comparison curves)
 ``potentials``  beta u(r) of the simulators' potentials from their metadata
@@ -17,9 +20,12 @@ Modules
 ``reference_tables`` the committed reference c(r) tables and the command that makes them
 """
 
-from cellbench.prior.estimator import Prior, PriorEstimator, estimate_prior, interaction_range
+from cellbench.prior.automatic import estimate_prior
+from cellbench.prior.correlation import interaction_range
+from cellbench.prior.estimator import PriorEstimator
 from cellbench.prior.oz import OZResult, solve_oz
 from cellbench.prior.projection import EdgeNormalizer, project_prior, segment_softmax
+from cellbench.prior.result import Prior
 from cellbench.prior.window import Window, fit_window
 
 __all__ = [

@@ -9,9 +9,10 @@ from pathlib import Path
 import numpy as np
 
 from cellbench.errors import ConfigError
-from cellbench.prior.estimator import Prior, estimate_prior, frames_of
+from cellbench.prior.automatic import estimate_prior, positions_by_frame
 from cellbench.prior.oz import solve_oz
 from cellbench.prior.plot import plot_prior
+from cellbench.prior.result import Prior
 from cellbench.prior.window import Window
 
 NULL_REPEATS = 5
@@ -39,7 +40,7 @@ def first_frames(tracks, n_frames: int | None):
 def null_prior(tracks, window: Window, seed: int = 0, repeats: int = NULL_REPEATS, **kwargs) -> list[Prior]:
     """Priors of uniform random points with the same window and number of cells per frame."""
     rng = np.random.default_rng(seed)
-    counts = [len(f) for f in frames_of(tracks)]
+    counts = [len(f) for f in positions_by_frame(tracks)]
     out = []
     for _ in range(repeats):
         frames = []
@@ -77,16 +78,7 @@ def truth_curves(meta: dict, rho_per_um2: float, reference: str = "mc", seed: in
     pot = meta.get("potential")
     if not pot:
         return {}, {}
-    try:
-        import simulators.potentials as sp
-
-        pp = sp.from_dict(pot)
-        kT = float(meta.get("kT", 1.0))
-
-        def beta_u(r):
-            return pp(np.maximum(np.asarray(r, dtype=float), 1e-12))[0] / kT
-    except Exception:  # noqa: BLE001 - without the simulators, our own formulas of the same potentials
-        beta_u = beta_u_from_meta(pot)
+    beta_u = beta_u_from_meta(pot, float(meta.get("kT", 1.0)))
     sigma = float(pot["sigma_um"])
     curves, summary = {}, {"potential": pot, "sigma_um": sigma, "rho_per_um2": rho_per_um2}
     oz = {}

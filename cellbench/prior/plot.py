@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from cellbench.io import write_atomic_with
-from cellbench.prior.estimator import Prior
+from cellbench.prior.result import Prior
 
 
 def plot_prior(prior: Prior, path: Path, curves: dict | None = None, title: str = "") -> None:

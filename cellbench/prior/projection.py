@@ -123,7 +123,7 @@ def project_prior(
 
     Parameters
     ----------
-    prior : a :class:`~cellbench.prior.estimator.Prior` or any callable c(r_um).
+    prior : a :class:`~cellbench.prior.result.Prior` or any callable c(r_um).
     d_um : (n_edges,) edge lengths in um.
     edge_index : (2, n_edges) int64; row 0 source i, row 1 target j (softmax groups by j).
     n_nodes : number of nodes of the frame.

@@ -1,7 +1,7 @@
 r"""A small, independent Metropolis Monte Carlo of 2D pair-potential fluids in a periodic box.
 
 This is the prior's own reference sampler: it makes equilibrium configurations of the same
-potentials as the simulators (WCA, Yukawa; :mod:`cellbench.prior.potentials`) without sharing
+potentials as the simulators (WCA, Yukawa; :mod:`simulators.potentials`) without sharing
 any of their code, so that the recovery of c(r) can be validated against an independent long run.
 It samples the canonical distribution :math:`\propto e^{-\beta U}` with single-particle moves,
 
@@ -19,7 +19,7 @@ import numpy as np
 from numba import njit
 
 from cellbench.errors import ConfigError
-from cellbench.prior.potentials import WCA_CUT
+from simulators.potentials import WCA_CUT
 
 KIND_WCA, KIND_YUKAWA = 0, 1
 

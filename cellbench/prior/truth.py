@@ -24,7 +24,9 @@ from typing import Callable
 
 import numpy as np
 
-from cellbench.prior.estimator import Prior, PriorEstimator, interaction_range
+from cellbench.prior.correlation import interaction_range
+from cellbench.prior.estimator import PriorEstimator
+from cellbench.prior.result import Prior
 from cellbench.prior.window import Window
 
 REL_L2_RANGE_SIGMA = (0.5, 4.0)
