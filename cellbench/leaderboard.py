@@ -3,7 +3,8 @@
 Every figure is the mean over seeds with a 95 % confidence half-width from Student's t,
 :math:`t_{0.975,\\,n-1}\\, s / \\sqrt n`. The best value of each column is marked in bold.
 Under each table: the data sha256, config hashes, code version and date, so any row can be
-traced to its result files.
+traced to its result files. Under a simulated dataset's table: its noise floor, the per-axis RMSE
+left by the thermal kick and the localization noise (:func:`cellbench.simdata.noise_floor`).
 """
 
 from __future__ import annotations
@@ -41,6 +42,12 @@ COLUMNS = [
     ("kr_recovered_range_um", "recovered range (um)", "none"),
 ]
 REFERENCE_MODELS = ("zero", "const-velocity", "mean", "ar", "oracle")
+# column in collect()'s table <- key of metrics["noise_floor"] (cellbench.simdata.noise_floor)
+FLOOR_KEYS = {"floor_rmse_dx_um": "rmse_dx_um", "floor_filtered_rmse_dx_um": "filtered_rmse_dx_um",
+              "floor_thermal_um2": "thermal_um2", "floor_localization_um2": "localization_um2",
+              "floor_oracle_residual_rmse_um": "oracle_residual_rmse_um",
+              "floor_oracle_expected_rmse_um": "oracle_expected_rmse_um"}
+NOISE_FLOOR_LABEL = "(noise floor)"  # summary rows of the floor: one per dataset, not a model
 
 
 def collect(records: list[dict]) -> pd.DataFrame:
@@ -59,6 +66,7 @@ def collect(records: list[dict]) -> pd.DataFrame:
             "data_sha256": rec.get("data_sha256", ""),
             "code_version": rec.get("code_version", ""),
             "key": rec.get("key", ""),
+            **_floor_columns(m),
         }
         kernel = {f"kr_{k}": v for k, v in _flat(m.get("kernel_recovery") or {}).items()}
         rows.append({**base, "label": rec.get("label", spec["model"]), "model": spec["model"], **_flat(m["test"]), **kernel})
@@ -76,6 +84,33 @@ def collect(records: list[dict]) -> pd.DataFrame:
     df = df[~dup]
     # an embedded reference appears once per (dataset, seed, train fraction)
     return df.drop_duplicates(["dataset", "label", "seed", "train_fraction"]).reset_index(drop=True)
+
+
+def _floor_columns(metrics: dict) -> dict:
+    """The run's noise floor as ``floor_*`` columns; for records written before runs recorded it,
+    the floor of the preset named in ``metrics['dataset']`` (``sim:<preset>:seed<n>``, one preset)."""
+    floor = metrics.get("noise_floor")
+    if floor is None:
+        floor = _preset_floor(str(metrics.get("dataset") or ""))
+    if not floor:
+        return {}
+    return {col: float(floor[key]) for col, key in FLOOR_KEYS.items() if key in floor}
+
+
+def _preset_floor(dataset: str) -> dict | None:
+    presets = {m.group(1) for m in re.finditer(r"(?:^|\+)sim:([^:+]+):seed\d+(?=\+|$)", dataset)}
+    if len(presets) != 1 or len(re.findall(r"(?:^|\+)sim:", dataset)) != dataset.count("+") + 1:
+        return None
+    try:
+        from simulators import PRESETS
+    except ImportError:
+        return None
+    cfg = PRESETS.get(presets.pop())
+    if cfg is None:
+        return None
+    from cellbench.simdata import noise_floor
+
+    return noise_floor(cfg.D_t_um2_per_s, cfg.frame_interval_s, cfg.sigma_loc_um)
 
 
 def latest_per_spec(records: list[dict]) -> list[dict]:
@@ -124,6 +159,17 @@ def summarize(df: pd.DataFrame, by: tuple[str, ...] = ("dataset", "label", "trai
             mean, ci, n = ci95(group[k].to_numpy())
             if n:
                 out.append({**dict(zip(by, keys)), "metric": k, "mean": mean, "ci95": ci, "n_seeds": n})
+    floor_keys = [k for k in FLOOR_KEYS if k in df.columns]
+    if floor_keys and "label" in by:  # the floor belongs to the dataset: one value per seed, any model
+        rest = [b for b in by if b != "label"]
+        runs = df.dropna(subset=[floor_keys[0]]).drop_duplicates(rest + ["seed"])
+        for keys, group in runs.groupby(rest, sort=False):
+            keys = keys if isinstance(keys, tuple) else (keys,)
+            for k in floor_keys:
+                mean, ci, n = ci95(group[k].to_numpy())
+                if n:
+                    out.append({**dict(zip(rest, keys)), "label": NOISE_FLOOR_LABEL, "metric": k, "mean": mean,
+                                "ci95": ci, "n_seeds": n})
     return pd.DataFrame(out)
 
 
@@ -148,9 +194,12 @@ def _best(values: pd.Series, better: str) -> float | None:
 def markdown_table(summary: pd.DataFrame, dataset: str, train_fraction: float = 1.0, exclude_oracle_best: bool = True) -> str:
     """Markdown table of one dataset: models as rows, ``mean ± ci`` cells, best per column in bold.
 
-    The oracle is shown but never marked best: it reads the simulator's truth.
+    The oracle is shown but never marked best: it reads the simulator's truth. On simulated data
+    a line under the table gives the noise floor (:func:`noise_floor_line`).
     """
     s = summary[(summary.dataset == dataset) & (summary.train_fraction == train_fraction)]
+    floor = s[s.label == NOISE_FLOOR_LABEL]
+    s = s[s.label != NOISE_FLOOR_LABEL]
     cols = [(k, lab, b) for k, lab, b in COLUMNS if k in set(s.metric)]
     labels = _order(list(dict.fromkeys(s.label)))
     pivot_mean = s.pivot_table(index="label", columns="metric", values="mean", aggfunc="first")
@@ -172,7 +221,36 @@ def markdown_table(summary: pd.DataFrame, dataset: str, train_fraction: float = 
             text = f"{mean:.4g}" + (f" ± {ci:.2g}" if np.isfinite(ci) else "")
             cells.append(f"**{text}**" if best is not None and mean == best and label != "oracle" else text)
         lines.append(f"| {label} | {int(n_seeds.get(label, 0))} | " + " | ".join(cells) + " |")
+    if not floor.empty:
+        lines += ["", noise_floor_line(dict(zip(floor.metric, floor["mean"])))]
     return "\n".join(lines)
+
+
+def noise_floor_line(floor: dict) -> str:
+    """A few sentences: the per-axis RMSE floor of a simulated dataset, its parts, the oracle's share.
+
+    ``floor`` maps :data:`FLOOR_KEYS` columns (``floor_rmse_dx_um``, ``floor_thermal_um2``, ...)
+    to values (means over seeds); the oracle's measured residual is optional (records written
+    before runs recorded the floor do not have it).
+    """
+    rmse = floor["floor_rmse_dx_um"]
+    thermal = floor.get("floor_thermal_um2", float("nan"))
+    loc = floor.get("floor_localization_um2", float("nan"))
+    text = (f"noise floor: RMSE dx, dy >= {rmse:.4g} um = sqrt(thermal 2 D_t tau + localization 2 sigma_loc^2) "
+            f"= sqrt({thermal:.4g} + {loc:.4g}) um^2 for free passive cells; with interactions the thermal part "
+            "changes (activity adds to it, contacts and walls that hold cells back within a frame lower it), the "
+            "localization part adds to the oracle's error whatever the dynamics.")
+    residual = floor.get("floor_oracle_residual_rmse_um")
+    expected = floor.get("floor_oracle_expected_rmse_um")
+    if residual is not None and expected is not None and np.isfinite(residual) and np.isfinite(expected):
+        text += (f" The oracle's RMSE against the true displacements is {residual:.4g} um, so on these targets it is "
+                 f"expected at sqrt({residual:.4g}^2 + {loc:.4g}) = {expected:.4g} um.")
+    filtered = floor.get("floor_filtered_rmse_dx_um")
+    if loc > 0 and filtered is not None and np.isfinite(filtered):
+        text += (f" With localization noise a model that reads the noisy past can beat the oracle (successive "
+                 f"observed steps are anti-correlated): for free passive cells down to {filtered:.4g} um "
+                 "(Kalman filter).")
+    return text
 
 
 def provenance(df: pd.DataFrame, dataset: str) -> str:

@@ -14,6 +14,7 @@ SIGMA = 0.5
 # passive, non-interacting, the whole periodic box observed: the exact case for the statistics
 PASSIVE = {"n_cells": 400, "v0_um_per_s": 0.0, "D_r_per_s": 0.0, "n_frames": 40, "record_every": 10,
            "D_t_um2_per_s": 0.1, "dt_s": 0.1}
+CROWDED = {"n_frames": 20, "n_equil_steps": 200}  # the default preset's 2-s frames, ~200 cells in view
 
 
 @pytest.fixture(scope="module")
@@ -23,8 +24,7 @@ def passive_pair():
 
 @pytest.fixture(scope="module")
 def crowded_pair():
-    small = {"n_frames": 6, "record_every": 20, "n_equil_steps": 20}
-    return simulate("default", 1, small), simulate("default", 1, {**small, "sigma_loc_um": SIGMA})
+    return simulate("default", 1, CROWDED), simulate("default", 1, {**CROWDED, "sigma_loc_um": SIGMA})
 
 
 def _noise(clean, noisy, box_um=None):
@@ -94,14 +94,16 @@ def test_lag1_displacement_covariance_is_minus_sigma_squared(passive_pair):
 
 
 def test_same_seed_same_bytes_and_noise_keyed_by_frame_and_cell(tmp_path, crowded_pair):
-    from simulators import write_run
+    import json
 
     _, noisy = crowded_pair
-    again = simulate("default", 1, {"n_frames": 6, "record_every": 20, "n_equil_steps": 20, "sigma_loc_um": SIGMA})
-    write_run(noisy, tmp_path / "a")
-    write_run(again, tmp_path / "b")
-    for name in ("tracks.parquet", "truth.parquet", "pairs.parquet", "meta.json"):
-        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+    again = simulate("default", 1, {**CROWDED, "sigma_loc_um": SIGMA})
+    for tag, run in (("a", noisy), ("b", again)):
+        run.tracks.save(tmp_path / f"{tag}.parquet")
+        run.truth.to_parquet(tmp_path / f"{tag}-truth.parquet")
+    assert (tmp_path / "a.parquet").read_bytes() == (tmp_path / "b.parquet").read_bytes()
+    assert (tmp_path / "a-truth.parquet").read_bytes() == (tmp_path / "b-truth.parquet").read_bytes()
+    assert json.dumps(noisy.meta, sort_keys=True) == json.dumps(again.meta, sort_keys=True)
     # a cell's noise depends on (seed, frame, track id) only, not on which other cells are seen
     frame = np.array([3, 3, 0, 5])
     tid = np.array([7, 2, 7, 40])
@@ -122,3 +124,134 @@ def test_observation_is_decided_by_the_true_position():
     npt.assert_array_equal(clean.tracks.df["x_um"].to_numpy(), clean.truth["x_unwrap_um"].to_numpy())
     d = _noise(clean, noisy)
     assert np.abs(d).max() < 8 * 2.0 and (d != 0).all()
+
+
+# -- the oracle and the noise floor ------------------------------------------------------------
+
+def _dataset(run):
+    from cellbench.dataset import build_dataset
+    from cellbench.simdata import SimTruth
+
+    return build_dataset([run.tracks], truths=[SimTruth(run.truth, run.pairs, run.meta, "")])
+
+
+def _all_rows_rmse(pred, data):
+    s = data.seqs[0]
+    ok = np.isfinite(s.y_um[:, 0])
+    return np.sqrt(np.mean((pred[0][ok] - s.y_um[ok]) ** 2, axis=0))
+
+
+def test_noise_floor_formula():
+    from cellbench.simdata import noise_floor
+
+    f = noise_floor(0.1, 1.0, 0.5)
+    assert f["thermal_um2"] == pytest.approx(0.2) and f["localization_um2"] == pytest.approx(0.5)
+    assert f["rmse_dx_um"] == f["rmse_dy_um"] == pytest.approx(np.sqrt(0.7))
+    q, r = 0.2, 0.25  # steady-state Kalman prior M solves M^2 = q M + q r
+    m = (q + np.sqrt(q * q + 4 * q * r)) / 2
+    assert m**2 == pytest.approx(q * m + q * r)
+    assert f["filtered_rmse_dx_um"] == pytest.approx(np.sqrt(m + r))
+    assert noise_floor(0.1, 1.0)["filtered_rmse_dx_um"] == pytest.approx(np.sqrt(0.2))
+    for args, key in (((-0.1, 1.0, 0.0), "D_t_um2_per_s"), ((0.1, 0.0, 0.0), "frame_interval_s"),
+                      ((0.1, 1.0, float("nan")), "sigma_loc_um")):
+        with pytest.raises(ValueError, match=key):
+            noise_floor(*args)
+
+
+def test_oracle_rmse_on_passive_noisy_cells_is_the_floor(passive_pair):
+    """Passive free cells: the oracle predicts 0, its per-axis RMSE is sqrt(2 D_t tau + 2 sigma^2)."""
+    from baselines.oracle import Oracle
+    from cellbench.simdata import dataset_noise_floor
+
+    for run in passive_pair:
+        data = _dataset(run)
+        floor = data.seqs[0].truth.noise_floor
+        expect = np.sqrt(2 * 0.1 * 1.0 + 2 * run.meta["sigma_loc_um"] ** 2)
+        assert floor["rmse_dx_um"] == pytest.approx(expect)
+        rmse = _all_rows_rmse(Oracle().fit(data).predict(data), data)  # 15600 targets per axis
+        npt.assert_allclose(rmse, expect, rtol=0.03)
+        pooled = dataset_noise_floor(data, "test")
+        assert pooled["rmse_dx_um"] == pytest.approx(expect) and pooled["sigma_loc_um"] == run.meta["sigma_loc_um"]
+        assert pooled["oracle_residual_rmse_um"] == pytest.approx(np.sqrt(0.2), rel=0.05)
+
+
+def test_a_model_reading_the_noisy_past_beats_the_oracle_but_not_the_kalman_floor(passive_pair):
+    """d_hat_t = a d_{t-1} with a = -sigma^2 / (2 D tau + 2 sigma^2): MSE = var - cov^2/var < the oracle's."""
+    clean, noisy = passive_pair
+    n_cells = noisy.meta["n_cells_initial"]
+    pos = noisy.truth[["x_unwrap_um", "y_unwrap_um"]].to_numpy() + _noise(clean, noisy, box_um=400.0)
+    disp = np.diff(pos.reshape(-1, n_cells, 2), axis=0)
+    a = -SIGMA**2 / (0.2 + 2 * SIGMA**2)
+    rmse_ar = np.sqrt(np.mean((disp[1:] - a * disp[:-1]) ** 2))
+    floor = _dataset(noisy).seqs[0].truth.noise_floor
+    assert rmse_ar == pytest.approx(np.sqrt(0.7 - 0.25**2 / 0.7), rel=0.02)
+    assert rmse_ar < 0.97 * floor["rmse_dx_um"]
+    assert rmse_ar > 0.98 * floor["filtered_rmse_dx_um"]
+
+
+def test_interacting_oracle_error_is_its_noise_free_residual_plus_localization(crowded_pair):
+    """Crowded active disks: the oracle's MSE on noisy targets = its residual on the truth + 2 sigma^2."""
+    from baselines.oracle import Oracle
+    from cellbench.simdata import dataset_noise_floor
+
+    for run in crowded_pair:
+        data = _dataset(run)
+        rows = np.isfinite(data.seqs[0].y_um[:, 0])
+        rmse = _all_rows_rmse(Oracle().fit(data).predict(data), data)
+        floor = dataset_noise_floor(data, "train")
+        assert floor["thermal_um2"] == pytest.approx(2 * 0.1 * 2.0)
+        from cellbench.simdata import oracle_residual_um2
+
+        residual = oracle_residual_um2(run.truth, run.tracks, rows)
+        expect = np.sqrt(residual + 2 * run.meta["sigma_loc_um"] ** 2)
+        npt.assert_allclose(rmse, expect, rtol=0.05)  # ~3700 targets per axis
+        if run.meta["sigma_loc_um"] == 0:
+            npt.assert_allclose(np.sqrt(np.mean(rmse**2)), np.sqrt(residual), rtol=1e-12)  # same targets, exactly
+
+
+def test_leaderboard_shows_the_floor_under_simulated_tables():
+    from cellbench.leaderboard import collect, markdown_table, summarize
+    from cellbench.simdata import noise_floor
+
+    floor = {**noise_floor(0.1, 1.0, 0.5), "oracle_residual_rmse_um": 0.45, "oracle_expected_rmse_um": 0.84}
+
+    def rec(model, dataset, seed, rmse, with_floor=True):
+        m = {"dataset": dataset, "split": "time", "test": {"rmse_dx_um": rmse, "rmse_dy_um": rmse, "r2": 0.1},
+             "references": {}}
+        if with_floor:
+            m["noise_floor"] = floor
+        return {"key": f"{model}-{dataset}-{seed}", "status": "done", "label": model, "metrics": m,
+                "spec": {"model": model, "dataset": [dataset], "seed": seed, "train_fraction": 1.0, "split": "time"},
+                "data_sha256": "ab" * 32, "code_version": "t", "finished_at": "2026-01-01T00:00:00"}
+
+    recs = [rec(m, "sim:noisy:seed0", s, r) for s in (0, 1) for m, r in (("oracle", 0.84), ("ar", 0.80))]
+    recs += [rec("ar", "sim:free-abp:seed0", 0, 0.5, with_floor=False), rec("ar", "real.csv", 0, 1.0, with_floor=False)]
+    summary = summarize(collect(recs))
+    md = markdown_table(summary, "sim:noisy:seed0")
+    assert "| oracle | 2 | 0.84" in md and "noise floor" not in md.split("\n| ar")[0].split("\n")[-1]
+    line = md.splitlines()[-1]
+    assert line.startswith("noise floor: RMSE dx, dy >= 0.8367 um") and "sqrt(0.2 + 0.5)" in line
+    assert "0.45 um" in line and "= 0.84 um" in line and "0.7713 um (Kalman filter)" in line
+    assert not any(l.startswith("| (noise floor)") for l in md.splitlines())
+    # records written before runs recorded the floor: the preset's parameters give it
+    old = markdown_table(summary, "sim:free-abp:seed0").splitlines()[-1]
+    assert old.startswith("noise floor: RMSE dx, dy >= 0.4472 um") and "Kalman" not in old
+    assert "noise floor" not in markdown_table(summary, "real.csv")
+
+
+def test_run_records_the_noise_floor(tmp_path, monkeypatch, passive_pair):
+    """``cellbench run`` on simulated data writes the floor of its test targets in metrics.json."""
+    import cellbench.pipeline as pipeline
+    from cellbench.io import read_json
+    from cellbench.simdata import SimTruth
+
+    noisy = passive_pair[1]
+    monkeypatch.setattr(pipeline, "load_simulated",
+                        lambda item, seed=0: (noisy.tracks, SimTruth(noisy.truth, noisy.pairs, noisy.meta, "")))
+    res = pipeline.run(pipeline.RunConfig(model="oracle", data=("free-abp",)), out_dir=tmp_path / "run")
+    floor = read_json(tmp_path / "run" / "metrics.json")["noise_floor"]
+    assert floor["rmse_dx_um"] == pytest.approx(np.sqrt(2 * 0.1 * 1.0 + 2 * SIGMA**2)) and floor["sigma_loc_um"] == SIGMA
+    assert floor["n_targets"] == res.metrics["test"]["n_targets"]
+    assert floor["oracle_expected_rmse_um"] == pytest.approx(floor["rmse_dx_um"], rel=0.03)
+    npt.assert_allclose([res.metrics["test"]["rmse_dx_um"], res.metrics["test"]["rmse_dy_um"]], floor["rmse_dx_um"],
+                        rtol=0.06)  # ~2000 test targets per axis: 1.6 % standard error
