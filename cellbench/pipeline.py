@@ -27,7 +27,7 @@ from cellbench.evaluate import predictions_table, score, split_predictions
 from cellbench.io import sha256_file, write_atomic, write_atomic_with, write_json
 from cellbench.readers import read_tracks
 from cellbench.registry import MODELS, build, load_all
-from cellbench.simdata import is_preset, load_simulated
+from cellbench.simdata import dataset_noise_floor, is_preset, load_simulated
 from cellbench.splits import blocks_to_dicts, frames_of
 from cellbench.uncertainty_metrics import constant_sigma_um, uncertainty_metrics
 
@@ -185,6 +185,8 @@ def run(cfg: RunConfig, out_dir: Path | None = None, progress: bool = False) -> 
                "references": {k: v for k, v in rows.items() if k != cfg.model}}
     if data.n_targets("val"):
         metrics["val"] = score(pred, data, "val")
+    if sim:  # thermal + localization noise on the test targets (cellbench.simdata.noise_floor)
+        metrics["noise_floor"] = dataset_noise_floor(data, "test")
 
     extra_files: dict[str, object] = {}
     if learned:
