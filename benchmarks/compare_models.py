@@ -30,13 +30,13 @@ def main() -> None:
         for model in args.models:
             opts = {}
             if model in ("physattn", "transformer", "gat", "lstm"):
-                train = {"train_fraction": args.train_fraction}
+                train = {}
                 if args.epochs:
                     train["epochs"] = args.epochs
                 opts = {"train": train}
                 if args.prior_transform and model == "physattn":
                     opts["prior_transform"] = args.prior_transform
-            cfg = RunConfig(model=model, data=(args.data,), seed=seed, model_options=opts)
+            cfg = RunConfig(model=model, data=(args.data,), seed=seed, model_options=opts, train_fraction=args.train_fraction)
             t0 = time.perf_counter()
             res = run(cfg, args.runs / f"{model}-{Path(args.data).stem}-tf{args.train_fraction}-{args.prior_transform or 'signed'}-seed{seed}")
             row = {"model": model, "data": args.data, "seed": seed, "train_fraction": args.train_fraction,

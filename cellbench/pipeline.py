@@ -27,6 +27,7 @@ from cellbench.evaluate import predictions_table, score, split_predictions
 from cellbench.io import sha256_file, write_atomic, write_atomic_with, write_json
 from cellbench.readers import read_tracks
 from cellbench.registry import MODELS, build, load_all
+from cellbench.sim2real import DEFAULT_SIM_SOURCE, check_train_on, train_learned
 from cellbench.simdata import dataset_noise_floor, is_preset, load_simulated
 from cellbench.splits import blocks_to_dicts, frames_of
 from cellbench.uncertainty_metrics import constant_sigma_um, uncertainty_metrics
@@ -41,6 +42,12 @@ class RunConfig:
 
     data : preset names or tracks files (one sequence each). model_options : passed to the
     model factory (learned models: hidden, heads, gamma, heteroscedastic, prior_transform, train={...}).
+    sim_seed : seed of the simulated *data* when ``data`` names a preset.
+    train_on : what a learned model trains on (:mod:`cellbench.sim2real`): ``'real'`` (the
+    training block), ``'sim'`` (a simulation only) or ``'sim+real'`` (pretrained on the
+    simulation, fine-tuned on the training block); it is scored on the real test block either way.
+    sim_source : the simulation for ``'sim'`` / ``'sim+real'``: ``'like'`` (fitted to the
+    training block only), a preset name or a preset TOML path; its seed derives from ``seed``.
     """
 
     model: str
@@ -53,6 +60,8 @@ class RunConfig:
     pixel_um: float | None = None
     model_options: dict = field(default_factory=dict)
     train_fraction: float = 1.0
+    train_on: str = "real"
+    sim_source: str = DEFAULT_SIM_SOURCE
 
 
 @dataclass
@@ -164,13 +173,21 @@ def run(cfg: RunConfig, out_dir: Path | None = None, progress: bool = False) -> 
     sim = is_simulated(data)
     if MODELS[cfg.model].needs_truth and not sim:
         raise ConfigError(f"--model {cfg.model}: needs simulated data with truth (use --data PRESET)")
+    learned = MODELS[cfg.model].kind == "learned"
+    check_train_on(cfg.train_on, cfg.sim_source)
+    if cfg.train_on != "real" and not learned:
+        raise ConfigError(f"--train-on {cfg.train_on}: applies to learned models only; {cfg.model} is a "
+                          f"{MODELS[cfg.model].kind} and fits on the real training block")
     out_dir = Path(out_dir) if out_dir is not None else default_out_dir(cfg, data)
 
     options = dict(cfg.model_options)
-    learned = MODELS[cfg.model].kind == "learned"
     if learned and progress:
         options["train"] = {**options.get("train", {}), "progress": True}
-    model = build(cfg.model, **options).fit(data, seed=cfg.seed)
+    sim2real, pretrained = None, None
+    if cfg.train_on == "real":
+        model = build(cfg.model, **options).fit(data, seed=cfg.seed)
+    else:
+        model, sim2real, pretrained = train_learned(cfg.model, options, data, cfg.train_on, cfg.sim_source, cfg.seed)
     pred = model.predict(data)
     rows = {cfg.model: score_predictor(cfg.model, model, pred, data)}
     ref_names = list(REFERENCES) + (["oracle"] if sim else [])
@@ -181,7 +198,8 @@ def run(cfg: RunConfig, out_dir: Path | None = None, progress: bool = False) -> 
         rows[name] = score_predictor(name, ref, ref.predict(data), data)
     _add_relative(rows)
     test = rows[cfg.model]
-    metrics = {"model": cfg.model, "dataset": data.name, "split": cfg.split, "simulated": sim, "test": test,
+    metrics = {"model": cfg.model, "dataset": data.name, "split": cfg.split, "simulated": sim, "train_on": cfg.train_on,
+               "test": test,
                "references": {k: v for k, v in rows.items() if k != cfg.model}}
     if data.n_targets("val"):
         metrics["val"] = score(pred, data, "val")
@@ -198,6 +216,13 @@ def run(cfg: RunConfig, out_dir: Path | None = None, progress: bool = False) -> 
         if att is not None and sim:
             metrics["kernel_recovery"] = run_outputs.kernel_recovery_all(att, data, model)
         extra_files = run_outputs.learned_outputs(model, data, att, sim)
+    if sim2real is not None:
+        metrics["sim2real"] = sim2real
+        if pretrained is not model:
+            from cellbench.train import save_checkpoint
+
+            state = pretrained.net.state_dict()
+            extra_files["pretrained.pt"] = lambda path, state=state: save_checkpoint(path, state)
 
     config = {
         **asdict(cfg),

@@ -69,7 +69,6 @@ class TrainConfig:
     patience : epochs without a better validation NLL before stopping.
     eta_max : final weight of KL(alpha || pi); 0 disables it. warmup_fraction : share of the
     steps over which eta rises. kl_reduce : 'mean' or 'sum' within each target's edges.
-    train_fraction : use only the first fraction of each sequence's training frames (small-data studies).
     grad_clip : max gradient norm. progress : show a progress bar over epochs.
     """
 
@@ -81,7 +80,6 @@ class TrainConfig:
     eta_max: float = 0.0
     warmup_fraction: float = 0.3
     kl_reduce: str = "mean"
-    train_fraction: float = 1.0
     weight_decay: float = 0.0
     grad_clip: float = 1.0
     progress: bool = False
@@ -89,8 +87,6 @@ class TrainConfig:
     def __post_init__(self):
         if self.epochs < 1:
             raise ConfigError(f"--epochs {self.epochs}: must be >= 1")
-        if not 0 < self.train_fraction <= 1:
-            raise ConfigError(f"--train-fraction {self.train_fraction}: must be in (0, 1]")
         if self.eta_max < 0:
             raise ConfigError(f"--eta-max {self.eta_max}: must be >= 0")
         if self.kl_reduce not in ("mean", "sum"):
@@ -136,11 +132,12 @@ def attention_kl(attention: list[Tensor], batch, gamma: float, reduce: str = "me
     return torch.stack(kls).mean()
 
 
-def training_lanes(frames: list[list[FrameData]], n_lanes: int, train_fraction: float = 1.0) -> list[list[tuple[int, int]]]:
+def training_lanes(frames: list[list[FrameData]], n_lanes: int) -> list[list[tuple[int, int]]]:
     """Cut the frames holding training targets into ``n_lanes`` contiguous streams of (seq, frame position).
 
     Frames from the first training frame to the last one of each sequence are kept (history
-    inside the block is continuous); with ``train_fraction`` < 1 only the first part of them.
+    inside the block is continuous). Small-data studies shrink the training block itself
+    (:func:`cellbench.splits.shrink_train`), so every model sees the same frames.
     """
     steps = []
     for si, seq in enumerate(frames):
@@ -148,7 +145,6 @@ def training_lanes(frames: list[list[FrameData]], n_lanes: int, train_fraction: 
         if not has_train:
             continue
         a, b = has_train[0], has_train[-1] + 1
-        b = a + max(1, int(round(train_fraction * (b - a))))
         steps += [(si, k) for k in range(a, b)]
     if not steps:
         raise ConfigError("no frame holds a training target")
@@ -224,13 +220,30 @@ def split_nll(model, frames: list[list[FrameData]], split: str, burn_in_frames: 
 
 
 def fit(model, frames: list[list[FrameData]], cfg: TrainConfig, seed: int, kl_gamma: float | None = None,
-        on_epoch: Callable[[dict], None] | None = None) -> FitResult:
+        on_epoch: Callable[[dict], None] | None = None, init_state: dict | None = None) -> FitResult:
     with _threads(TORCH_THREADS):
-        return _fit(model, frames, cfg, seed, kl_gamma, on_epoch)
+        return _fit(model, frames, cfg, seed, kl_gamma, on_epoch, init_state)
+
+
+def load_init_state(model, init_state: dict) -> None:
+    """Load a pretrained ``state_dict`` into ``model`` (fine-tuning); a mismatch names both shapes.
+
+    Raises :class:`~cellbench.errors.ConfigError` when a parameter is missing, extra or of another
+    shape (e.g. pretrained with other node features or another hidden size).
+    """
+    own = model.state_dict()
+    missing, extra = sorted(set(own) - set(init_state)), sorted(set(init_state) - set(own))
+    if missing or extra:
+        raise ConfigError(f"pretrained weights do not fit the model: missing {missing[:5]}, unexpected {extra[:5]}")
+    for name, value in init_state.items():
+        if tuple(value.shape) != tuple(own[name].shape):
+            raise ConfigError(f"pretrained weights do not fit the model: {name} has shape {tuple(value.shape)} "
+                              f"in the pretrained state and {tuple(own[name].shape)} in the model")
+    model.load_state_dict(init_state)
 
 
 def _fit(model, frames: list[list[FrameData]], cfg: TrainConfig, seed: int, kl_gamma: float | None = None,
-         on_epoch: Callable[[dict], None] | None = None) -> FitResult:
+         on_epoch: Callable[[dict], None] | None = None, init_state: dict | None = None) -> FitResult:
     """Train ``model`` on the training targets of ``frames``; early-stop on validation NLL.
 
     Parameters
@@ -239,21 +252,28 @@ def _fit(model, frames: list[list[FrameData]], cfg: TrainConfig, seed: int, kl_g
     frames : from :func:`cellbench.batching.build_frames`.
     kl_gamma : the gamma of the prior distribution pi; None (or ``cfg.eta_max == 0``) disables KL.
     on_epoch : called with each epoch's history row.
+    init_state : optional ``state_dict`` to start from instead of the model's fresh weights
+        (fine-tuning a pretrained model; see :func:`load_init_state`). The optimizer starts fresh.
 
     Returns
     -------
-    :class:`FitResult`; ``model`` is left holding the best state.
+    :class:`FitResult`; ``model`` is left holding the best state. With ``init_state`` and a
+    validation split, the starting weights compete too (``best_epoch`` -1 when no epoch beat them).
     """
     seed_everything(seed)
+    if init_state is not None:
+        load_init_state(model, init_state)
     rng = np.random.default_rng(seed)
     t0 = time.perf_counter()
-    lanes = training_lanes(frames, cfg.lanes, cfg.train_fraction)
+    lanes = training_lanes(frames, cfg.lanes)
     steps_per_epoch = math.ceil(max(len(l) for l in lanes) / cfg.bptt_frames)
     total_steps = steps_per_epoch * cfg.epochs
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     use_kl = kl_gamma is not None and cfg.eta_max > 0
     has_val = any(bool((f.split == SPLIT_CODE["val"]).any()) for seq in frames for f in seq)
     best = (math.inf, -1, copy.deepcopy(model.state_dict()))
+    if init_state is not None and has_val:
+        best = (split_nll(model, frames, "val"), -1, best[2])  # the pretrained weights are a candidate too
     history: list[dict] = []
     step = 0
     train_code = SPLIT_CODE["train"]

@@ -135,13 +135,18 @@ def test_heteroscedastic_model_predicts_positive_sigma(data):
     assert sigma is not None and (sigma[0] > 0).all() and np.isfinite(mu[0]).all()
 
 
-def test_small_data_fraction_uses_fewer_frames(data):
+def test_small_data_fraction_uses_fewer_frames(sim):
+    """train_fraction lives in the dataset (splits.shrink_train): the loop trains on the shrunk block only."""
     from cellbench.train import training_lanes
 
-    m = build("lstm", train={"epochs": 1, "train_fraction": 0.1}, hidden=8).fit(data, seed=0)
-    full = sum(len(l) for l in training_lanes(m._frames(data), 4, 1.0))
-    small = sum(len(l) for l in training_lanes(m._frames(data), 4, 0.1))
-    assert small == pytest.approx(0.1 * full, abs=1)
+    tracks, truth = sim
+    full_data, small_data = build_dataset([tracks], truths=[truth]), build_dataset([tracks], truths=[truth], train_fraction=0.1)
+    m = build("lstm", train={"epochs": 1}, hidden=8).fit(small_data, seed=0)
+    full = sum(len(l) for l in training_lanes(m._frames(full_data), 4))
+    small = sum(len(l) for l in training_lanes(m._frames(small_data), 4))
+    assert small == pytest.approx(0.1 * full, abs=2)  # rounding of the block ends: one frame each side
+    with pytest.raises(TypeError):
+        build("lstm", train={"train_fraction": 0.1})  # the old loop-level duplicate is gone
 
 
 def test_every_model_is_registered_and_listed_in_help():

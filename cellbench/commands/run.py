@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -13,10 +14,15 @@ from cellbench.pipeline import DEFAULT_DATA, RunConfig
 from cellbench.pipeline import run as run_pipeline
 from cellbench.registry import load_all
 from cellbench.report import console, metrics_table
+from cellbench.sim2real import DEFAULT_SIM_SOURCE, TRAIN_ON
 
 TABLE_KEYS = ["r2", "rmse_dx_um", "rmse_dy_um", "skill_vs_zero", "skill_vs_const_velocity",
               "oracle_ratio", "r2_of_oracle", "nll", "coverage_90"]
 """Columns of the printed table (every metric, incl. coverage at 50 and 95%, is in metrics.json)."""
+
+
+TrainOn = Enum("TrainOn", {name.replace("+", "_"): name for name in TRAIN_ON}, type=str)
+"""--train-on choices (the values of :data:`cellbench.sim2real.TRAIN_ON`)."""
 
 
 def _model_help() -> str:
@@ -46,10 +52,18 @@ def run(
     eta_max: Annotated[Optional[float], typer.Option(min=0, help="physattn: final weight of KL(alpha || pi); 0 disables it.")] = None,
     prior_transform: Annotated[str, typer.Option(help="physattn: 'signed' (the paper's C~) or 'abs' (|c(r)|).")] = "signed",
     train_fraction: Annotated[float, typer.Option(min=0.0, max=1.0, help="Every model (references too): use only the last fraction of each training block (small-data studies); val and test unchanged.")] = 1.0,
+    train_on: Annotated[TrainOn, typer.Option(
+        help="Learned models: what to train on, always scored on the real test block. 'real': the training block; "
+             "'sim': a simulation only (its own 70/15/15 split, about as many cell-frames as the real training block); "
+             "'sim+real': pretrained on the simulation, then fine-tuned on the training block (val: the real val block).")] = TrainOn.real,
+    sim_source: Annotated[str, typer.Option(
+        help="With --train-on sim or sim+real: 'like' (a preset fitted to the real training block only, never to "
+             "val/test frames), a preset name (e.g. 'microwell-hsc') or a preset TOML file. The simulation's seed "
+             "derives from --seed.")] = DEFAULT_SIM_SOURCE,
     r_cut_um: Annotated[Optional[float], typer.Option(callback=positive, help="Graph radius in um (default 2.5 x the median nearest-neighbour distance of the training frames).")] = None,
     out: Annotated[Optional[Path], typer.Option(help="Run folder (default runs/MODEL-DATASET-SPLIT-seedS).")] = None,
 ):
-    """Fit MODEL on the training split of DATA, score it on the test split beside zero, const-velocity and
+    """Fit MODEL on the training split of DATA (or, with --train-on, on a simulation first), score it on the test split beside zero, const-velocity and
     (on simulated data) the oracle, and write metrics.json, config.json, predictions.parquet and, for learned
     models, checkpoint.pt, attention.parquet, loss.png and attention.png into the run folder."""
     if data and tracks:
@@ -68,7 +82,8 @@ def run(
         if gamma is not None:
             options["gamma"] = gamma
     cfg = RunConfig(model=model, data=items, split=split, test_seq=test_seq, seed=seed, sim_seed=sim_seed,
-                    pixel_um=pixel_um, model_options=options, train_fraction=train_fraction)
+                    pixel_um=pixel_um, model_options=options, train_fraction=train_fraction, train_on=TrainOn(train_on).value,
+                    sim_source=sim_source)
     result = run_pipeline(cfg, out, progress=True)
     m = result.metrics
     title = f"{m['dataset']}: test split ({m['split']} split), displacements in um per frame"
@@ -80,5 +95,11 @@ def run(
             f"vs -r_ij reference {kr['spearman_force_ref']:.3f}; AUROC in range {kr['auroc_in_range']:.3f} vs "
             f"{kr['auroc_in_range_ref']:.3f}; recovered range {kr['recovered_range_um']:.3g} um vs true "
             f"{kr['true_range_um']:.3g} um")
+    s2r = m.get("sim2real")
+    if s2r:
+        seqs = "; ".join(f"{q['description']}, seed {q['sim_seed']}, {q['sim_rows']} cell-frames (real training block "
+                         f"{q['real_train_rows']})" for q in s2r["sequences"])
+        console.print(f"trained on {s2r['train_on']}: simulation {seqs}; pretrained model on the simulation's test "
+                      f"block: R2 {s2r['sim_test']['r2']:.3f}")
     console.print(f"wrote {result.out_dir}/ (metrics.json, config.json, predictions.parquet"
                   + (", checkpoint.pt, attention.parquet, loss.png, attention.png" if "training" in m else "") + ")")

@@ -76,7 +76,8 @@ class LearnedModel:
         self._frames_for = (data, frames)
         return frames
 
-    def fit(self, data: Dataset, seed: int = 0, on_epoch=None) -> "LearnedModel":
+    def fit(self, data: Dataset, seed: int = 0, on_epoch=None, init_state: dict | None = None) -> "LearnedModel":
+        """Fit on ``data``'s training block; ``init_state``: pretrained weights to start from (fine-tuning)."""
         seed_everything(seed)
         train_frames = [(s.tracks, frames_of(data.blocks, i, "train")) for i, s in enumerate(data.seqs)]
         if self.r_cut_um is None:
@@ -93,7 +94,8 @@ class LearnedModel:
                                  heteroscedastic=self.heteroscedastic)
         self.net = GraphTemporalNet(self.net_cfg)
         kl_gamma = self.gamma if self.uses_prior else None
-        self.fit_result = fit(self.net, frames, self.train_cfg, seed, kl_gamma=kl_gamma, on_epoch=on_epoch)
+        self.fit_result = fit(self.net, frames, self.train_cfg, seed, kl_gamma=kl_gamma, on_epoch=on_epoch,
+                              init_state=init_state)
         return self
 
     # -- prediction ----------------------------------------------------------------------------

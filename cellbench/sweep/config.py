@@ -10,11 +10,17 @@
     train_fractions = [1.0, 0.25]      # fraction of the training block used (sample efficiency)
     split = "time"                     # or "sequence"
 
+    train_on = ["real", "sim", "sim+real"]   # learned models: training source (cellbench.sim2real)
+    sim_source = "like"                # or a preset name, a preset TOML, or a list of them
+
     [models.physattn]                  # a grid over one model's options
     gamma = [0.0, 1.0]
     eta_max = [0.0, 0.1]
 
-Relative dataset paths are resolved against the TOML file's folder.
+Relative dataset and preset-TOML paths are resolved against the TOML file's folder. The
+``train_on`` axis applies to learned models only (references always fit on the real training
+block, one run each); a ``"real"`` run has the same spec, hence the same result key, as in a
+sweep without the axis, so its finished result is reused.
 """
 
 from __future__ import annotations
@@ -24,13 +30,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from cellbench.errors import ConfigError
+from cellbench.io import sha256_file
+from cellbench.sim2real import DEFAULT_SIM_SOURCE, TRAIN_ON
 
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
-_SWEEP_KEYS = {"models", "datasets", "seeds", "train_fractions", "split", "test_seq", "fractions", "name"}
+_SWEEP_KEYS = {"models", "datasets", "seeds", "train_fractions", "split", "test_seq", "fractions", "name", "train_on",
+               "sim_source"}
 
 
 @dataclass(frozen=True)
@@ -44,18 +53,31 @@ class RunSpec:
     split: str = "time"
     test_seq: int | None = None
     model_options: tuple[tuple[str, object], ...] = ()
+    train_on: str = "real"
+    sim_source: str = DEFAULT_SIM_SOURCE
+    sim_source_sha256: str = ""  # of a preset TOML file: editing the file changes the run's key
 
     def to_dict(self) -> dict:
+        """The spec as hashed into the result key; a ``train_on = "real"`` spec leaves out the sim fields."""
         d = asdict(self)
         d["model_options"] = dict(self.model_options)
+        if self.train_on == "real":
+            for key in ("train_on", "sim_source", "sim_source_sha256"):
+                d.pop(key)
+        elif not self.sim_source_sha256:
+            d.pop("sim_source_sha256")
         return d
 
     @property
     def label(self) -> str:
-        """Model name with its non-default options, e.g. ``physattn[gamma=1,eta_max=0]``."""
-        if not self.model_options:
-            return self.model
-        return f"{self.model}[{','.join(f'{k}={v:g}' if isinstance(v, float) else f'{k}={v}' for k, v in self.model_options)}]"
+        """Model name with its non-default options and training source, e.g. ``physattn[gamma=1] (sim+real)``."""
+        label = self.model
+        if self.model_options:
+            label += f"[{','.join(f'{k}={v:g}' if isinstance(v, float) else f'{k}={v}' for k, v in self.model_options)}]"
+        if self.train_on != "real":
+            source = "" if self.sim_source == DEFAULT_SIM_SOURCE else f" {Path(self.sim_source).stem}"
+            label += f" ({self.train_on.replace('sim', 'sim' + source)})"
+        return label
 
 
 @dataclass(frozen=True)
@@ -95,6 +117,13 @@ def expand(cfg: dict, where: str, base_dir: Path | None = None) -> SweepConfig:
     if split not in ("time", "sequence"):
         raise ConfigError(f"{where}: [sweep] split must be 'time' or 'sequence', got {split!r}")
 
+    train_on = _as_list(sweep.get("train_on", ["real"]), "train_on", where, str)
+    for t in train_on:
+        if t not in TRAIN_ON:
+            raise ConfigError(f"{where}: [sweep] train_on {t!r}: choose from {list(TRAIN_ON)}")
+    sources = [_resolve_sim_source(s, where, base_dir) for s in _as_list(sweep.get("sim_source", [DEFAULT_SIM_SOURCE]),
+                                                                          "sim_source", where, str)]
+
     from cellbench.registry import load_all
 
     known = load_all()
@@ -112,11 +141,32 @@ def expand(cfg: dict, where: str, base_dir: Path | None = None) -> SweepConfig:
     for model, dataset, seed, frac in itertools.product(models, resolved, seeds, fractions):
         grid = option_grids.get(model, {})
         keys = sorted(grid)
+        # references fit on the real training block only: one run each, whatever the train_on axis
+        sims = [(t, src) for t in train_on for src in ([sources[0]] if t == "real" else sources)]
+        if known[model].kind != "learned":
+            sims = [("real", sources[0])]
         for values in itertools.product(*[grid[k] if isinstance(grid[k], list) else [grid[k]] for k in keys]):
-            specs.append(
-                RunSpec(model, dataset, int(seed), float(frac), split, sweep.get("test_seq"), tuple(zip(keys, values)))
-            )
+            for t, (src, src_sha) in sims:
+                specs.append(RunSpec(model, dataset, int(seed), float(frac), split, sweep.get("test_seq"),
+                                     tuple(zip(keys, values)), t, *((src, src_sha) if t != "real" else (DEFAULT_SIM_SOURCE, ""))))
     return SweepConfig(sweep.get("name", Path(where).stem), specs, where)
+
+
+def _resolve_sim_source(source: str, where: str, base_dir: Path | None) -> tuple[str, str]:
+    """(sim source as workers receive it, sha256 of its TOML file or '')."""
+    if not source.endswith(".toml"):
+        from simulators import PRESETS
+
+        if source != DEFAULT_SIM_SOURCE and source not in PRESETS:
+            raise ConfigError(f"{where}: [sweep] sim_source {source!r}: give 'like', a preset "
+                              f"({', '.join(sorted(PRESETS))}) or a .toml file")
+        return source, ""
+    p = Path(source)
+    if not p.is_absolute() and base_dir is not None:
+        p = (base_dir / p).resolve()
+    if not p.is_file():
+        raise ConfigError(f"{where}: [sweep] sim_source {source!r} does not exist (resolved to {p})")
+    return str(p), sha256_file(p)
 
 
 def _resolve(dataset: str, where: str, base_dir: Path | None) -> str:

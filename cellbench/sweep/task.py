@@ -6,7 +6,6 @@ error, so the rest of the sweep goes on.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import tempfile
 import time
@@ -27,23 +26,15 @@ def nest(options: dict) -> dict:
 
 
 def _run_config(spec: dict, data_paths: list[str]):
+    """The :class:`~cellbench.pipeline.RunConfig` of a spec dict (:meth:`RunSpec.to_dict`)."""
     from cellbench.pipeline import RunConfig
 
-    names = {f.name for f in dataclasses.fields(RunConfig)}
-    kwargs = {"model": spec["model"], "seed": spec["seed"], "split": spec["split"], "test_seq": spec.get("test_seq")}
-    if "data" in names:
-        kwargs["data"] = tuple(data_paths)
-    else:
-        kwargs["tracks"] = tuple(data_paths)
-    if spec.get("model_options"):
-        kwargs["model_options"] = nest(spec["model_options"])
-    if spec.get("train_fraction", 1.0) != 1.0:
-        if "train_fraction" not in names:
-            raise ValueError("this cellbench version has no train_fraction option")
-        kwargs["train_fraction"] = spec["train_fraction"]
-    elif "train_fraction" in names:
-        kwargs["train_fraction"] = 1.0
-    return RunConfig(**{k: v for k, v in kwargs.items() if k in names})
+    return RunConfig(
+        model=spec["model"], data=tuple(data_paths), split=spec["split"], test_seq=spec.get("test_seq"),
+        seed=spec["seed"], model_options=nest(spec.get("model_options") or {}),
+        train_fraction=spec.get("train_fraction", 1.0), train_on=spec.get("train_on", "real"),
+        sim_source=spec.get("sim_source", RunConfig.sim_source),
+    )
 
 
 def execute(spec: dict, data_paths: list[str], run_dir: str | None = None) -> dict:
