@@ -39,6 +39,8 @@ def _value(v) -> str:
     """One TOML value (str, bool, int, float, list/tuple of those, None -> "none")."""
     if v is None:
         return f'"{NONE}"'
+    if hasattr(v, "item") and not isinstance(v, (list, tuple, str)):  # numpy scalar -> Python scalar
+        v = v.item()
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, int):

@@ -78,7 +78,7 @@ def simulate(
                     "Replaces --preset.")] = None,
     max_lag_frames: Annotated[int, typer.Option(min=4, help="--like: largest MSD lag fitted, frames.")] = 20,
     corrections: Annotated[int, typer.Option(min=0, help="--like: simulation-based corrections of v0 and D_t "
-                           "(0: free-ABP formula only).")] = 3,
+                           "(0: free-ABP formula only).")] = 5,
     seed: Annotated[int, typer.Option(min=0, help="Random seed; same seed and options give identical bytes.")] = 0,
     out: Annotated[Optional[Path], typer.Option(file_okay=False, help="Output folder (created).")] = None,
     set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a parameter: key=value "

@@ -6,6 +6,7 @@ Lengths in um, times in s, densities in cells per um^2.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,6 +18,7 @@ from cellbench.tracks import Tracks
 
 DISK_RMS_TOL = 0.08  # hull vertices within 8 % (rms) of the fitted circle ...
 DISK_FILL_MIN = 0.75  # ... and the hull covering >= 75 % of the disk: the cells stay in a disk
+MIN_GROWTH = 1.05  # a population growing less than 5 % over the movie does not divide
 G_CORE_LEVEL = 0.5  # the core size is the first r where g(r) reaches this value
 MAX_G_FRAMES = 400  # g(r) is averaged over at most this many evenly spaced frames
 
@@ -35,7 +37,9 @@ def growth_rate_per_s(frames: np.ndarray, counts: np.ndarray, frame_interval_s: 
 
     Weighted least squares of :math:`\log N_f = \log N_0 + \lambda\,\tau\,(f - f_0)` over frames
     with N_f > 0, with weights N_f (the inverse variance of log N for Poisson counts). A
-    population that does not grow gives :math:`\lambda \le 0`, reported as 0 (no division).
+    population that does not grow is reported as 0 (no division): a fitted growth over the
+    movie :math:`e^{\lambda T}` below ``MIN_GROWTH`` (5 %) or lambda within two standard errors
+    of 0 (residual-based).
     """
     ok = counts > 0
     if ok.sum() < 2:
@@ -44,8 +48,14 @@ def growth_rate_per_s(frames: np.ndarray, counts: np.ndarray, frame_interval_s: 
     y = np.log(counts[ok])
     w = counts[ok].astype(float)
     A = np.stack([np.ones_like(t), t], axis=1) * np.sqrt(w)[:, None]
-    (a, lam), *_ = np.linalg.lstsq(A, y * np.sqrt(w), rcond=None)
-    return max(float(lam), 0.0), float(np.exp(a))
+    b = y * np.sqrt(w)
+    (a, lam), *_ = np.linalg.lstsq(A, b, rcond=None)
+    dof = max(len(t) - 2, 1)
+    s2 = float(np.sum((b - A @ np.array([a, lam])) ** 2)) / dof
+    se = math.sqrt(s2 * np.linalg.inv(A.T @ A)[1, 1])
+    if lam * (t[-1] - t[0]) < math.log(MIN_GROWTH) or lam <= 2 * se:
+        return 0.0, float(np.exp(a))
+    return float(lam), float(np.exp(a))
 
 
 @dataclass(frozen=True)

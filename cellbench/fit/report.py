@@ -86,8 +86,10 @@ def fit_markdown(fit: FitResult, cmp: dict, sim_dir: str, preset_path: str, seed
         f"| D_t (um^2/s) | {_fmt(s['D_t_um2_per_s'])} | free-ABP fit {_fmt(s['formula_D_t_um2_per_s'])}, then corrected |",
         f"| sigma_loc (um) | {_fmt(s['sigma_loc_um'])} | MSD offset and lag-1 covariance |",
         f"| lag-1 covariance (um^2/axis) | {_fmt(s['lag1_cov_um2'])} | model {_fmt(s['lag1_cov_model_um2'])} |",
-        f"| growth = division rate (1/s) | {_fmt(s['division_rate_per_s'])} | exponential fit of cells per frame "
+        f"| growth rate (1/s) | {_fmt(s['growth_rate_per_s'])} | exponential fit of cells per frame "
         f"(doubling {_fmt(s['doubling_time_h'], 3)} h) |",
+        f"| division rate (1/s), min age (s) | {_fmt(s['division_rate_per_s'])}, {_fmt(s['division_min_age_s'])} | "
+        "same growth rate (Euler-Lotka), min age 0.75 doubling times |",
         f"| cells per frame | {s['cells_per_frame_first']} -> {s['cells_per_frame_last']} (max "
         f"{s['cells_per_frame_max']}) | simulation starts with {s['n_cells_start']} |",
         f"| region | {s['region']} | hull vs fitted circle: rms {_fmt(s['hull_circle_rms_rel'], 2)}, "
@@ -95,7 +97,9 @@ def fit_markdown(fit: FitResult, cmp: dict, sim_dir: str, preset_path: str, seed
         f"| occupied area (um^2) | {_fmt(s['region_area_um2'])} | {'pi R^2' if s['region'] == 'disk' else 'convex hull'} |",
         f"| density (cells/um^2) | {_fmt(s['density_per_um2'])} | mean over frames |",
         f"| core size (um) | {_fmt(s['core_size_um'])} | {s['core_size_from']} |",
-        f"| harmonic k (kT/um^2) | {_fmt(s['potential_k_kT_per_um2'])} | mu k tau = 5 (overlap relaxes within a frame) |",
+        f"| potential diameter (um) | {_fmt(s['potential_sigma_um'])} | core size, then corrected so that the "
+        "simulated g(r) reaches 0.5 at the same r |",
+        f"| harmonic k (kT/um^2) | {_fmt(s['potential_k_kT_per_um2'])} | max(5/(mu tau), 1/(0.05 sigma)^2) |",
         f"| simulated region | {s['sim_boundary']} | "
         + (f"well radius {_fmt(s['sim_well_radius_um'])} um |" if s['sim_boundary'] == 'microwell'
            else f"periodic square {_fmt(s['sim_box_um'])} um (same area) |"),
@@ -128,13 +132,15 @@ def fit_markdown(fit: FitResult, cmp: dict, sim_dir: str, preset_path: str, seed
     ]
     if fit.corrections:
         lines += ["## Simulation-based correction", "",
-                  "| iteration | v0 (um/s) | D_t (um^2/s) | max rel MSD error | mean rel MSD error |",
-                  "| --- | --- | --- | --- | --- |"]
+                  "| iteration | v0 (um/s) | D_t (um^2/s) | diameter (um) | max rel MSD error | mean rel MSD error "
+                  "| core size rel error |",
+                  "| --- | --- | --- | --- | --- | --- | --- |"]
         for h in fit.corrections:
             lines.append(f"| {h['iteration']} | {_fmt(h['v0_um_per_s'])} | {_fmt(h['D_t_um2_per_s'])} | "
-                         f"{h['max_rel_msd_error']:.3f} | {h['mean_rel_msd_error']:.3f} |")
+                         f"{_fmt(h['potential_sigma_um'])} | {h['max_rel_msd_error']:.3f} | "
+                         f"{h['mean_rel_msd_error']:.3f} | {h['core_size_rel_error']:.3f} |")
         lines += ["", "Iteration 0 is the free-ABP formula; the preset is the iteration with the smallest "
-                  "max error (same seed in every iteration).", ""]
+                  "larger of the max MSD error and the core-size error (same seed in every iteration).", ""]
     lines += ["![real vs simulation](fit.png)", ""]
     return "\n".join(lines)
 
