@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import nnls
 
-from cellbench.fit.crowding import (cells_per_frame, core_size_um, growth_rate_per_s, occupied_region,
+from cellbench.fit.crowding import (Region, cells_per_frame, core_size_um, growth_rate_per_s, occupied_region,
                                     pair_correlation)
 from cellbench.errors import ConfigError
 from cellbench.fit.errors import FitError, where
@@ -57,7 +57,7 @@ class CrowdingFit:
     counts: np.ndarray
     growth_per_s: float
     n0_fit: float
-    region: "object"
+    region: Region
     density_per_um2: float
     r_um: np.ndarray
     g: np.ndarray
@@ -90,7 +90,8 @@ def crowding_stats(tracks: Tracks, frame_interval_s: float, r_max_um: float = 60
                        None if core is None else float(core), core_from)
 
 
-def division_for_growth(growth_per_s: float, min_age_fraction: float = DIVISION_MIN_AGE_FRACTION) -> tuple[float, float]:
+def division_for_growth(growth_per_s: float,
+                        min_age_fraction: float = DIVISION_MIN_AGE_FRACTION) -> tuple[float, float]:
     r"""(division rate k in 1/s, minimum age a in s) whose population grows as e^{lambda t}.
 
     A cell divides at rate k once older than a, so its generation time is a plus an
@@ -127,7 +128,8 @@ def build_config(motion: MotionFit, crowd: CrowdingFit, dataset: str) -> SimConf
       periodic square of the same area as the occupied region (same density), at least 3
       interaction ranges wide.
     - division: the rate and minimum age of :func:`division_for_growth` (the population grows
-      as N0 e^{lambda t} with the fitted lambda), ``max_cells`` = 2 x the largest observed count, capped at area fraction 0.8.
+      as N0 e^{lambda t} with the fitted lambda), ``max_cells`` = 2 x the largest observed
+      count, capped at area fraction 0.8.
     """
     tau = motion.frame_interval_s
     sigma_c = crowd.core_um
@@ -246,7 +248,8 @@ def correct_by_simulation(cfg: SimConfig, motion: MotionFit, crowd: CrowdingFit,
         core_err = abs(core_sim / crowd.core_um - 1) if core_sim is not None else 0.0
         score = max(float(np.nanmax(err)), core_err)
         history.append({"iteration": it, "v0_um_per_s": cfg.v0_um_per_s, "D_t_um2_per_s": cfg.D_t_um2_per_s,
-                        "potential_sigma_um": cfg.potential.sigma_um if cfg.potential is not None else None, "max_rel_msd_error": float(np.nanmax(err)),
+                        "potential_sigma_um": cfg.potential.sigma_um if cfg.potential is not None else None,
+                        "max_rel_msd_error": float(np.nanmax(err)),
                         "mean_rel_msd_error": float(np.nanmean(err)), "core_size_sim_um": core_sim,
                         "core_size_rel_error": core_err})
         if score < best[0]:

@@ -83,7 +83,8 @@ def fit_markdown(fit: FitResult, cmp: dict, sim_dir: str, preset_path: str, seed
         f"{s['correction_iterations']} simulation correction(s) |",
         f"| D_r (1/s) | {_fmt(s['D_r_per_s'])} | free-ABP fit (persistence 1/D_r = {_fmt(s['persistence_time_s'])} s "
         f"= {_fmt(s['persistence_time_s'] / tau)} frames) |",
-        f"| D_t (um^2/s) | {_fmt(s['D_t_um2_per_s'])} | free-ABP fit {_fmt(s['formula_D_t_um2_per_s'])}, then corrected |",
+        f"| D_t (um^2/s) | {_fmt(s['D_t_um2_per_s'])} | free-ABP fit {_fmt(s['formula_D_t_um2_per_s'])}, "
+        "then corrected |",
         f"| sigma_loc (um) | {_fmt(s['sigma_loc_um'])} | MSD offset and lag-1 covariance |",
         f"| lag-1 covariance (um^2/axis) | {_fmt(s['lag1_cov_um2'])} | model {_fmt(s['lag1_cov_model_um2'])} |",
         f"| growth rate (1/s) | {_fmt(s['growth_rate_per_s'])} | exponential fit of cells per frame "
@@ -94,7 +95,8 @@ def fit_markdown(fit: FitResult, cmp: dict, sim_dir: str, preset_path: str, seed
         f"{s['cells_per_frame_max']}) | simulation starts with {s['n_cells_start']} |",
         f"| region | {s['region']} | hull vs fitted circle: rms {_fmt(s['hull_circle_rms_rel'], 2)}, "
         f"fill {_fmt(s['hull_circle_fill'], 2)} |",
-        f"| occupied area (um^2) | {_fmt(s['region_area_um2'])} | {'pi R^2' if s['region'] == 'disk' else 'convex hull'} |",
+        f"| occupied area (um^2) | {_fmt(s['region_area_um2'])} | "
+        f"{'pi R^2' if s['region'] == 'disk' else 'convex hull'} |",
         f"| density (cells/um^2) | {_fmt(s['density_per_um2'])} | mean over frames |",
         f"| core size (um) | {_fmt(s['core_size_um'])} | {s['core_size_from']} |",
         f"| potential diameter (um) | {_fmt(s['potential_sigma_um'])} | core size, then corrected so that the "
