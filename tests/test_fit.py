@@ -245,7 +245,11 @@ def test_cli_simulate_like_writes_preset_sim_and_report(tmp_path, free_abp):
 def test_cli_like_errors_name_the_file(tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("TRACK_ID,FRAME,POSITION_X,POSITION_Y\n1,0,abc,2\n")
+    short = tmp_path / "short.parquet"  # 30 tracks of 3 frames: no MSD beyond lag 2
+    table([(t, f, 10.0 * t + 0.1 * f, 0.0) for t in range(30) for f in range(3)], dataset="short",
+          frame_interval_s=60.0).save(short)
     for args, word in [(["--like", str(bad)], "bad.csv"), (["--like", str(tmp_path / "none.csv")], "none.csv"),
+                       (["--like", str(short)], "short.parquet: too short to fit"),
                        (["--like", str(bad), "--preset", "free-abp"], "--like")]:
         res = runner.invoke(app, ["simulate", "--out", str(tmp_path / "o"), *args])
         assert res.exit_code == 2, (args, res.output)

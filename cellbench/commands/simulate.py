@@ -56,6 +56,12 @@ def simulate_like(like: Path, out: Path, seed: int, max_lag_frames: int, correct
     from simulators.preset_file import write_preset
 
     real_tracks = read_tracks(like)
+    if real_tracks.meta.source_path is None:  # e.g. a parquet saved from a simulation: errors name the file given
+        import dataclasses
+
+        from cellbench.tracks import Tracks
+
+        real_tracks = Tracks(real_tracks.df, dataclasses.replace(real_tracks.meta, source_path=str(like)))
     typer.echo(f"fitting a preset to {like} ({real_tracks.n_rows} spots, {len(real_tracks.track_ids)} tracks)")
     fit = fit_preset(real_tracks, max_lag_frames=max_lag_frames, n_corrections=corrections, seed=seed)
     preset_path = out / "preset.toml"

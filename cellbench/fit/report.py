@@ -18,7 +18,7 @@ from cellbench.fit.preset import FitResult
 from cellbench.fit.summary import Summary
 from cellbench.io import write_atomic, write_json
 
-REPORT_LAGS = (1, 2, 5, 10, 20)
+REPORT_LAGS = (1, 2, 5, 10, 20, 50, 100)
 
 
 def comparison(real: Summary, sim: Summary) -> dict:
