@@ -195,7 +195,12 @@ def sim2real_frame(records: list[dict]) -> pd.DataFrame:
 
 
 def sim2real_summary(df: pd.DataFrame) -> pd.DataFrame:
-    """Mean, 95 % CI half-width and seeds per (dataset, model, source) and metric."""
+    """Mean, 95 % CI half-width and seeds per (dataset, model, source) and metric.
+
+    Metric ``d_r2_vs_real``: the paired difference R^2(source) - R^2(real) of the same model and
+    seed (the two runs share the seed of the initial weights and of the batching), over the
+    seeds both have.
+    """
     rows = []
     for (dataset, model, source, t), g in df.groupby(["dataset", "model", "source", "train_on"], sort=False):
         for key, _, _ in SIM2REAL_COLUMNS:
@@ -203,6 +208,13 @@ def sim2real_summary(df: pd.DataFrame) -> pd.DataFrame:
                 mean, ci, n = ci95(g[key].to_numpy())
                 rows.append({"dataset": dataset, "model": model, "source": source, "train_on": t, "metric": key,
                              "mean": mean, "ci95": ci, "n_seeds": n})
+        real = df[(df.dataset == dataset) & (df.model == model) & (df.train_on == "real")]
+        if t != "real" and not real.empty:
+            paired = g.set_index("seed")["r2"].sub(real.set_index("seed")["r2"]).dropna()
+            mean, ci, n = ci95(paired.to_numpy())
+            if n:
+                rows.append({"dataset": dataset, "model": model, "source": source, "train_on": t,
+                             "metric": "d_r2_vs_real", "mean": mean, "ci95": ci, "n_seeds": n})
     return pd.DataFrame(rows)
 
 
@@ -226,14 +238,16 @@ def _rows_of(summary: pd.DataFrame, dataset: str) -> list[tuple[str, str, str]]:
 def sim2real_table(summary: pd.DataFrame, dataset: str) -> str:
     """Rows model x training source, ``mean ± ci`` cells; the best learned row per column in bold."""
     s = summary[summary.dataset == dataset]
-    lines = ["| model | trained on | seeds | " + " | ".join(lab for _, lab, _ in SIM2REAL_COLUMNS) + " |",
-             "|---|---|---:|" + "---:|" * len(SIM2REAL_COLUMNS)]
+    lines = ["| model | trained on | seeds | " + " | ".join(lab for _, lab, _ in SIM2REAL_COLUMNS)
+             + " | R2 minus R2 of real, paired by seed |",
+             "|---|---|---:|" + "---:|" * (len(SIM2REAL_COLUMNS) + 1)]
     best = {}
     for key, _, better in SIM2REAL_COLUMNS:
         v = s[(s.metric == key) & ~s.model.isin(REFERENCE_MODELS)]["mean"]
         best[key] = (v.max() if better == "max" else v.min()) if len(v) else None
     for model, source, t in _rows_of(summary, dataset):
         g = s[(s.model == model) & (s.source == source)].set_index("metric")
+        n_seeds = int(g.drop(index="d_r2_vs_real", errors="ignore")["n_seeds"].max())
         cells = []
         for key, _, _ in SIM2REAL_COLUMNS:
             if key not in g.index:
@@ -241,8 +255,10 @@ def sim2real_table(summary: pd.DataFrame, dataset: str) -> str:
                 continue
             text = _cell(g.loc[key, "mean"], g.loc[key, "ci95"])
             cells.append(f"**{text}**" if model not in REFERENCE_MODELS and g.loc[key, "mean"] == best[key] else text)
+        d = g.loc["d_r2_vs_real"] if "d_r2_vs_real" in g.index else None
+        cells.append("-" if d is None else _cell(d["mean"], d["ci95"]))
         kind = "reference (real training block)" if model in REFERENCE_MODELS else source
-        lines.append(f"| {model} | {kind} | {int(g['n_seeds'].max())} | " + " | ".join(cells) + " |")
+        lines.append(f"| {model} | {kind} | {n_seeds} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -262,6 +278,8 @@ def sim2real_reading(summary: pd.DataFrame, dataset: str, metric: str = "r2") ->
     s = summary[(summary.dataset == dataset) & (summary.metric == metric)]
     get = {(m, t, src): row for (m, t, src), row in ((k, r) for k, r in
            zip(zip(s.model, s.train_on, s.source), s.to_dict("records")))}
+    diffs = summary[(summary.dataset == dataset) & (summary.metric == "d_r2_vs_real")]
+    paired = {(m, src): r for m, src, r in zip(diffs.model, diffs.source, diffs.to_dict("records"))}
     sentences, tally = [], {"sim+real": {"better": [], "worse": [], "same": []}, "sim": {"better": [], "worse": [], "same": []}}
     zero = next((r for (m, t, _), r in get.items() if m == "zero"), None)
     for (model, t, src), row in get.items():
@@ -269,8 +287,10 @@ def sim2real_reading(summary: pd.DataFrame, dataset: str, metric: str = "r2") ->
             continue
         real = get[(model, "real", "real")]
         verdict = _verdict(pd.Series(row), pd.Series(real))
+        d = paired.get((model, src))
+        dtext = "" if d is None else f"; paired difference {d['mean']:+.4f} ± {np.nan_to_num(d['ci95']):.2g}"
         tally[t][verdict].append(f"{model} ({src}: {row['mean']:.4f} ± {np.nan_to_num(row['ci95']):.2g} vs real "
-                                 f"{real['mean']:.4f} ± {np.nan_to_num(real['ci95']):.2g})")
+                                 f"{real['mean']:.4f} ± {np.nan_to_num(real['ci95']):.2g}{dtext})")
     for t, what in (("sim+real", "Pretraining on the simulation, then fine-tuning on the real training block"),
                     ("sim", "Training on the simulation alone")):
         n = sum(len(v) for v in tally[t].values())

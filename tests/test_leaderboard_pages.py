@@ -6,7 +6,7 @@ from scipy import stats
 
 from cellbench.audit import leak_audit
 from cellbench.leaderboard import ci95, collect, markdown_table, summarize
-from cellbench.leaderboard_pages import hsc_page, synthetic_page
+from cellbench.leaderboard_pages import hsc_page, sim2real_page, synthetic_page
 from tests.helpers import random_walk_tracks
 
 
@@ -63,3 +63,31 @@ def test_pages_have_sample_efficiency_paper_and_audit():
     assert "paper, test (as reported)" in page and "0.638" in page
     assert "best test R^2 in the tables above is 0.004 (ar on BF-C2DL-HSC_02)" in page
     assert "Leakage audit" in page and "displacement-to-next-spot" in page
+
+
+def _s2r(model, train_on, seed, r2):
+    rec = _record(model, "BF-C2DL-HSC_02", seed, 1.0 - r2, r2, refs={"zero": {"r2": -0.001, "rmse_um": 1.0}})
+    rec["metrics"]["test"]["rmse_um"] = 1.0 - r2
+    rec["metrics"]["test"]["skill_vs_zero"] = r2
+    if train_on != "real":
+        rec["spec"].update(train_on=train_on, sim_source="like")
+        rec["label"] = f"{model} ({train_on})"
+        rec["key"] += train_on
+    return rec
+
+
+def test_sim2real_reading_follows_the_confidence_intervals():
+    recs = []
+    for seed, eps in enumerate((0.0, 0.001, -0.001)):
+        recs += [_s2r("gat", "real", seed, 0.01 + eps), _s2r("gat", "sim+real", seed, 0.03 + eps),  # clearly better
+                 _s2r("lstm", "real", seed, 0.01 + eps), _s2r("lstm", "sim+real", seed, -0.02 + eps),  # clearly worse
+                 _s2r("physattn", "real", seed, 0.01 + eps), _s2r("physattn", "sim+real", seed, 0.01 - eps),  # same
+                 _s2r("physattn", "sim", seed, -0.05 + eps)]
+    page = sim2real_page(recs)
+    assert "helps gat (fitted sim + real: 0.0300" in page and "hurts lstm (fitted sim + real: -0.0200" in page
+    assert "no difference the CIs can resolve for physattn (fitted sim + real" in page
+    assert "measurably helps 1 of 3 models on BF-C2DL-HSC_02 and hurts 1." in page
+    assert "physattn (fitted sim) fall below it" in page  # sim-only below the zero predictor
+    assert "| gat | fitted sim + real | 3 | **0.03 ± " in page
+    hsc = hsc_page(recs)
+    assert "(sim" not in hsc.split("## The paper")[0].replace("(sim-to-real.md)", "")
