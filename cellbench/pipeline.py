@@ -8,7 +8,9 @@ zero, const-velocity and the oracle; on real data zero and const-velocity.
 The run folder holds ``metrics.json`` (written last), ``config.json``, ``predictions.parquet`` and,
 for learned models, ``checkpoint.pt`` (a state_dict: ``torch.load(..., weights_only=True)``),
 ``model.json``, ``history.json``, ``attention.parquet`` (test frames) and the PNGs ``loss.png``
-and ``attention.png``.
+and ``attention.png``; with ``train_on='sim+real'`` also ``pretrained.pt`` (the weights the
+fine-tuning started from). ``train_on`` 'sim' / 'sim+real' trains a learned model on a
+simulation first (:mod:`cellbench.sim2real`); the references always fit on the training block.
 """
 
 from __future__ import annotations
