@@ -27,8 +27,8 @@ from simulators import _kernels as K
 from simulators.config import KT, SimConfig, apply_overrides, rng_seed
 from simulators.noise import observed_positions_um
 
-SIMULATORS_VERSION = "2"
-SKIN_FRACTION = 0.3  # Verlet skin / interaction range  # bump when a change alters trajectories (part of the cache key)
+SIMULATORS_VERSION = "3"  # bump when a change alters trajectories (part of the cache key)
+SKIN_FRACTION = 0.3  # Verlet skin / interaction range
 
 TRUTH_COLUMNS = {
     "theta": "orientation, rad",

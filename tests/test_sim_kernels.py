@@ -1,9 +1,11 @@
-"""Numba kernels: counter-based RNG, cell-list forces against brute force, wrapping, threads."""
+"""Numba kernels: counter-based RNG and its normals, cos/sin, Verlet lists and forces against brute force,
+wrapping, threads."""
 
 import numba
 import numpy as np
 import numpy.testing as npt
 import pytest
+from scipy import stats
 
 from simulators import _kernels as K
 from simulators.config import SimConfig
@@ -13,14 +15,71 @@ from simulators.potentials import PairPotential
 
 def test_rng_is_a_pure_function_with_unit_normals():
     pids = np.arange(50_000, dtype=np.int64)
-    z = K.normals(7, 3, pids, 0)
-    npt.assert_array_equal(z, K.normals(7, 3, pids, 0))
-    # 1e5 N(0,1) samples: std error of the mean 0.0032, of the variance 0.0045; 5 sigma bounds
-    assert abs(z.mean()) < 0.016
-    assert abs(z.var() - 1) < 0.023
+    z = K.normals(7, 3, pids, K.STREAM_X)
+    npt.assert_array_equal(z, K.normals(7, 3, pids, K.STREAM_X))
+    # 5e4 N(0,1) samples: std error of the mean 0.0045, of the variance 0.0063; 5 sigma bounds
+    assert abs(z.mean()) < 0.023
+    assert abs(z.var() - 1) < 0.032
     # another step, stream or seed gives independent numbers (correlation std error 0.0045)
-    for other in (K.normals(7, 4, pids, 0), K.normals(7, 3, pids, 1), K.normals(8, 3, pids, 0)):
-        assert abs(np.corrcoef(z.ravel(), other.ravel())[0, 1]) < 0.023
+    for other in (K.normals(7, 4, pids, K.STREAM_X), K.normals(7, 3, pids, K.STREAM_Y), K.normals(8, 3, pids, K.STREAM_X)):
+        assert abs(np.corrcoef(z, other)[0, 1]) < 0.023
+
+
+def test_ziggurat_samples_the_normal_distribution_tails_included():
+    # the layers have equal areas and the top one closes at x = 0
+    X, F, v = K._ZIG_X, K._ZIG_F, K._ZIG_V
+    npt.assert_allclose(X[1:-1] * (F[2:] - F[1:-1]), v, rtol=1e-9)
+    z = K.normals(1, 0, np.arange(1_000_000, dtype=np.int64), K.STREAM_TH)
+    # Kolmogorov-Smirnov distance of 1e6 samples: 1.95/sqrt(n) = 0.00195 is the 0.1 % critical value
+    assert stats.kstest(z, "norm").statistic < 0.00195
+    # the tail sampler (|z| > r = 3.654) and the wedges: fractions beyond 2, 3 and r, each within
+    # 5 binomial sigma (p = 0.0455, 0.0027, 2.58e-4: sigma = 2.1e-4, 5.2e-5, 1.6e-5)
+    for cut in (2.0, 3.0, K._ZIG_R):
+        p = 2 * stats.norm.sf(cut)
+        assert abs(np.mean(np.abs(z) > cut) - p) < 5 * np.sqrt(p * (1 - p) / z.size), cut
+    # kurtosis: E z^4 = 3, std error sqrt(96 / n) = 0.0098
+    assert abs(np.mean(z**4) - 3.0) < 0.05
+    assert abs(z.mean()) < 0.005 and abs(z.var() - 1) < 0.007
+
+
+def test_polynomial_cos_sin_matches_libm():
+    t = np.concatenate([np.random.default_rng(0).uniform(-1e5, 1e5, 200_000), np.linspace(-10, 10, 20_001),
+                        np.pi / 4 * np.arange(-8, 9), [0.0, 1e-300, 4.9e5, 1e6, -3e7]])
+    c, s = K.cos_sin_array(t)
+    # values in [-1, 1]: one or two units in the last place of the reduced argument
+    npt.assert_allclose(c, np.cos(t), rtol=0, atol=3e-16)
+    npt.assert_allclose(s, np.sin(t), rtol=0, atol=3e-16)
+
+
+def _brute_pairs(x, y, n, L, reach):
+    d = np.stack([x[:n, None] - x[None, :n], y[:n, None] - y[None, :n]])
+    if L:
+        d -= L * np.round(d / L)
+    close = np.hypot(d[0], d[1]) < reach
+    np.fill_diagonal(close, False)
+    return close
+
+
+@pytest.mark.parametrize("boundary", ["periodic", "microwell"])
+@pytest.mark.parametrize("box_um", [260.0, 90.0])  # 90 um: a 3 x 3 periodic grid, every cell at an edge
+def test_verlet_lists_hold_exactly_the_close_pairs(boundary, box_um):
+    pot = PairPotential("yukawa", sigma_um=10.0, A_kT_um=300.0, kappa_per_um=0.2, r_cut_um=25.0)
+    if boundary == "periodic":
+        cfg = SimConfig(n_cells=60 if box_um < 100 else 300, box_um=box_um, potential=pot, init="random")
+    else:
+        cfg = SimConfig(n_cells=60 if box_um < 100 else 300, boundary="microwell", box_um=None,
+                        well_radius_um=box_um / 2, wall_k_kT_per_um2=1.0, potential=pot, init="random")
+    st = initial_state(cfg, 4)
+    prm = kernel_params(cfg)
+    nb_start = np.empty(st.n + 1, np.int64)
+    nb = K.build_verlet(st.x, st.y, st.n, prm, nb_start, False)
+    close = _brute_pairs(st.x, st.y, st.n, prm[K.P_L] if boundary == "periodic" else 0.0,
+                         prm[K.P_RMAX] + prm[K.P_SKIN])
+    assert close.sum() > st.n  # several neighbours each
+    for i in range(st.n):
+        mine = nb[nb_start[i]:nb_start[i + 1]]
+        assert len(np.unique(mine)) == len(mine)  # no cell visited twice
+        npt.assert_array_equal(np.sort(mine), np.flatnonzero(close[i]))
 
 
 def _random_system(boundary: str, pot: PairPotential, n: int = 300, seed: int = 1, spread: float = 0.2):
