@@ -10,18 +10,18 @@ Measured one-step R^2 (``simulators.analysis.oracle_r2``, seed 0, pooled over dx
 self-propulsion alone (v0 e(theta) frame_interval) is what the interactions add. See
 :data:`MEASURED` (regenerate with ``python -m simulators.presets``):
 
-==============  =========  ======  =================  ==============  =====
-preset          r2_oracle  r2_int  disp std/axis um   cells/frame     cpu s
-==============  =========  ======  =================  ==============  =====
-free-abp        0.664      0.000   0.83               400             0.2
-passive-wca     0.047      0.047   1.30               ~295            2.4
-passive-yukawa  0.031      0.031   1.39               ~145            2.4
-abp-wca         0.946      0.790   0.53               ~1100           3.5
-microwell-hsc   0.174      0.046   1.86               4 -> 110        0.1
-vicsek-flock    0.454      0.059   0.81               178-207         4.0
-morse-adhesive  0.188      0.139   0.63               207-232         1.5
-default         0.667      0.737   1.11               ~200            1.8
-==============  =========  ======  =================  ==============  =====
+==============  =========  ======  ================  ===========  =====
+preset          r2_oracle  r2_int  disp std/axis um  cells/frame  cpu s
+==============  =========  ======  ================  ===========  =====
+free-abp        0.664      0.000   0.83              400          0.3
+passive-wca     0.016      0.016   4.75              283-304      14.4
+passive-yukawa  0.099      0.099   5.29              139-154      13.7
+abp-wca         0.947      0.797   0.53              571-597      1.8
+microwell-hsc   0.174      0.046   1.86              4-110        0.2
+vicsek-flock    0.454      0.059   0.81              178-283      4.2
+morse-adhesive  0.188      0.139   0.63              207-241      1.6
+default         0.667      0.737   1.11              189-214      1.9
+==============  =========  ======  ================  ===========  =====
 """
 
 from __future__ import annotations
@@ -44,23 +44,25 @@ PRESETS: dict[str, SimConfig] = {
         record_every=20, n_frames=300,
     ),
     "passive-wca": SimConfig(
-        description="passive Brownian WCA disks (epsilon 1 kT, sigma 10 um), phi 0.40, equilibrium: for OZ checks",
+        description="passive Brownian WCA disks (epsilon 1 kT, sigma 10 um), phi 0.40, equilibrium: for OZ checks "
+        "(20-s frames, ~2 sigma^2/D apart, after 1000 s of equilibration)",
         n_cells=_n_for_phi(0.40, 300.0**2), box_um=300.0, fov_um=(30.0, 30.0, 270.0, 270.0),
         potential=PairPotential("wca", sigma_um=10.0, epsilon_kT=1.0),
-        D_t_um2_per_s=1.0, dt_s=0.01, record_every=100, n_frames=300, n_equil_steps=20000,
+        D_t_um2_per_s=1.0, dt_s=0.02, record_every=1000, n_frames=200, n_equil_steps=50000,
     ),
     "passive-yukawa": SimConfig(
         description="passive Brownian screened-Coulomb disks (u(10 um) = 5 kT, Debye length 5 um, cut 30 um), "
-        "phi 0.20, equilibrium",
+        "phi 0.20, equilibrium (20-s frames after 1000 s of equilibration)",
         n_cells=_n_for_phi(0.20, 300.0**2), box_um=300.0, fov_um=(30.0, 30.0, 270.0, 270.0),
         potential=PairPotential("yukawa", sigma_um=10.0, A_kT_um=5.0 * 10.0 * math.exp(2.0), kappa_per_um=0.2,
                                 r_cut_um=30.0),
-        D_t_um2_per_s=1.0, dt_s=0.01, record_every=100, n_frames=300, n_equil_steps=20000,
+        D_t_um2_per_s=1.0, dt_s=0.02, record_every=1000, n_frames=200, n_equil_steps=50000,
     ),
     "abp-wca": SimConfig(
         description="motility-dominated ABPs with WCA repulsion, phi 0.40, Pe = 3 v0/(sigma D_r) = 30, "
-        "active force v0/mu = 100 kT/um vs 24 epsilon/sigma = 240 kT/um",
-        n_cells=_n_for_phi(0.40, 625.0**2), box_um=625.0, fov_um=(75.0, 75.0, 550.0, 550.0),
+        "active force v0/mu = 100 kT/um vs 24 epsilon/sigma = 240 kT/um; ~590 observed cells (450-um box, "
+        "340-um field of view)",
+        n_cells=_n_for_phi(0.40, 450.0**2), box_um=450.0, fov_um=(55.0, 55.0, 395.0, 395.0),
         potential=PairPotential("wca", sigma_um=10.0, epsilon_kT=100.0),
         v0_um_per_s=1.0, D_t_um2_per_s=0.01, D_r_per_s=0.01, dt_s=0.02, record_every=50, n_frames=200,
         n_equil_steps=5000,
@@ -100,28 +102,34 @@ PRESETS: dict[str, SimConfig] = {
     ),
 }
 
-# Measured with ``python -m simulators.presets`` (seed 0, 1 numba thread, 2026-11-25, on the
-# shared 2-core dev machine under load average 6-8: cpu_s is the process CPU time of simulate(),
+# Measured with ``python -m simulators.presets`` (seed 0, 1 numba thread, 2026-11-26, on the
+# shared 2-core dev machine under load average 6-7: cpu_s is the process CPU time of simulate(),
 # wall_s the elapsed time; both exclude numba compilation and writing files). r2_int is
 # r2_oracle minus the R^2 of self-propulsion alone; it exceeds r2_oracle when self-propulsion
 # alone does worse than predicting the mean (crowded cells do not move along e(theta)).
 MEASURED: dict[str, dict] = {
-    "free-abp": {"r2_oracle": 0.664, "r2_int": 0.000, "disp_std_um": 0.83, "cells_per_frame": (400, 400), "cpu_s": 0.2, "wall_s": 0.4},
-    "passive-wca": {"r2_oracle": 0.047, "r2_int": 0.047, "disp_std_um": 1.30, "cells_per_frame": (299, 290), "cpu_s": 2.4, "wall_s": 3.6},
-    "passive-yukawa": {"r2_oracle": 0.031, "r2_int": 0.031, "disp_std_um": 1.39, "cells_per_frame": (151, 143), "cpu_s": 2.4, "wall_s": 2.9},
-    "abp-wca": {"r2_oracle": 0.946, "r2_int": 0.790, "disp_std_um": 0.53, "cells_per_frame": (1117, 1098), "cpu_s": 3.5, "wall_s": 4.6},
-    "microwell-hsc": {"r2_oracle": 0.174, "r2_int": 0.046, "disp_std_um": 1.86, "cells_per_frame": (4, 110), "cpu_s": 0.1, "wall_s": 0.2},
-    "vicsek-flock": {"r2_oracle": 0.454, "r2_int": 0.059, "disp_std_um": 0.81, "cells_per_frame": (178, 207), "cpu_s": 4.0, "wall_s": 6.1},
-    "morse-adhesive": {"r2_oracle": 0.188, "r2_int": 0.139, "disp_std_um": 0.63, "cells_per_frame": (207, 232), "cpu_s": 1.5, "wall_s": 2.3},
-    "default": {"r2_oracle": 0.667, "r2_int": 0.737, "disp_std_um": 1.11, "cells_per_frame": (202, 198), "cpu_s": 1.8, "wall_s": 2.7},
+    "free-abp": {"r2_oracle": 0.664, "r2_int": 0.000, "disp_std_um": 0.83, "cells_per_frame": (400, 400), "cpu_s": 0.3, "wall_s": 0.9},
+    "passive-wca": {"r2_oracle": 0.016, "r2_int": 0.016, "disp_std_um": 4.75, "cells_per_frame": (294, 297), "cpu_s": 14.4, "wall_s": 85.4},
+    "passive-yukawa": {"r2_oracle": 0.099, "r2_int": 0.099, "disp_std_um": 5.29, "cells_per_frame": (149, 144), "cpu_s": 13.7, "wall_s": 86.8},
+    "abp-wca": {"r2_oracle": 0.947, "r2_int": 0.797, "disp_std_um": 0.53, "cells_per_frame": (582, 594), "cpu_s": 1.8, "wall_s": 9.8},
+    "microwell-hsc": {"r2_oracle": 0.174, "r2_int": 0.046, "disp_std_um": 1.86, "cells_per_frame": (4, 110), "cpu_s": 0.2, "wall_s": 0.8},
+    "vicsek-flock": {"r2_oracle": 0.454, "r2_int": 0.059, "disp_std_um": 0.81, "cells_per_frame": (178, 207), "cpu_s": 4.2, "wall_s": 23.2},
+    "morse-adhesive": {"r2_oracle": 0.188, "r2_int": 0.139, "disp_std_um": 0.63, "cells_per_frame": (207, 232), "cpu_s": 1.6, "wall_s": 7.8},
+    "default": {"r2_oracle": 0.667, "r2_int": 0.737, "disp_std_um": 1.11, "cells_per_frame": (202, 198), "cpu_s": 1.9, "wall_s": 13.6},
 }
 # vicsek-flock: the whole flock moves together; R^2 is taken around the mean displacement, so
 # the common motion (2 um per frame) does not count and what is left is mostly noise; how much
 # self-propulsion explains depends on how ordered the flock still is (seed 1: r2_oracle 0.148,
 # r2_int 0.084, polar order 0.97-0.98; seed 0 orders from 0.85 to 0.96 over the movie).
 # Passive presets: at equilibrium the one-step displacement is dominated by thermal noise
-# whatever the frame interval (0.03-0.06 measured for 0.1-3 s frames); they exist for structure
-# (g(r), S(k), c(r)) checks against Ornstein-Zernike, not for displacement prediction.
+# whatever the frame interval (0.03-0.06 measured for 0.1-3 s frames, 0.02-0.10 for 20 s); they
+# exist for structure (g(r), S(k), c(r)) checks against Ornstein-Zernike, not for displacement
+# prediction. Their frames are 20 s apart (dt 0.02 s, 1000 steps) because the estimate of c(r)
+# needs independent configurations: with 5-s frames consecutive frames are correlated over 5-28
+# frames, and c(r) seen through a ~1000-cell field of view was 4.6-7.2% off the Monte Carlo
+# reference (25-s frames: 1.4-1.6%; whether the run started on a lattice or at random, after
+# 200 or 2000 s of equilibration, made no systematic difference). dt 0.02 s changes c(r) by
+# less than the statistical error (periodic estimate 1.1% at dt 0.02, 1.3% at dt 0.01).
 
 
 def describe(name: str) -> str:
@@ -146,6 +154,7 @@ def _measure() -> None:  # pragma: no cover - a maintenance script
 
     numba.set_num_threads(1)
     names = sys.argv[1:] or list(PRESETS)
+    rows = []
     for name in names:
         simulate(name, 0, {"n_frames": 2, "n_equil_steps": 0})  # compile / load the numba cache
         t0, c0 = time.perf_counter(), time.process_time()
@@ -156,6 +165,16 @@ def _measure() -> None:  # pragma: no cover - a maintenance script
         print(f'    "{name}": {{"r2_oracle": {r["r2_oracle"]:.3f}, "r2_int": {r["r2_interactions"]:.3f}, '
               f'"disp_std_um": {r["disp_std_um"]:.2f}, "cells_per_frame": ({cpf.iloc[0]}, {cpf.iloc[-1]}), '
               f'"cpu_s": {cpu:.1f}, "wall_s": {secs:.1f}}},', flush=True)
+        lo, hi = int(cpf.min()), int(cpf.max())
+        rows.append((name, f"{r['r2_oracle']:.3f}", f"{r['r2_interactions']:.3f}", f"{r['disp_std_um']:.2f}",
+                     str(lo) if lo == hi else f"{lo}-{hi}", f"{cpu:.1f}"))
+    # the table of the module docstring
+    head = ("preset", "r2_oracle", "r2_int", "disp std/axis um", "cells/frame", "cpu s")
+    widths = [max(len(x) for x in col) for col in zip(head, *rows)]
+    rule = "  ".join("=" * w for w in widths)
+    lines = [rule, head, *rows, rule]
+    print("\n".join(x if isinstance(x, str) else "  ".join(c.ljust(w) for c, w in zip(x, widths)).rstrip()
+                    for x in lines[:2] + [rule] + lines[2:]))
 
 
 if __name__ == "__main__":  # pragma: no cover
