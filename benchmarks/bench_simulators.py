@@ -84,7 +84,8 @@ def numpy_step(pos, th, cfg: SimConfig, rng: np.random.Generator):
                       np.bincount(i, f[:, 1], n) - np.bincount(j, f[:, 1], n)], axis=1)
     mu, dt = cfg.mobility, cfg.dt_s
     e = np.stack([np.cos(th), np.sin(th)], axis=1)
-    pos = pos + (cfg.v0_um_per_s * e + mu * force) * dt + np.sqrt(2 * cfg.D_t_um2_per_s * dt) * rng.standard_normal((n, 2))
+    noise = np.sqrt(2 * cfg.D_t_um2_per_s * dt) * rng.standard_normal((n, 2))
+    pos = pos + (cfg.v0_um_per_s * e + mu * force) * dt + noise
     th = th + np.sqrt(2 * cfg.D_r_per_s * dt) * rng.standard_normal(n)
     return np.mod(pos, L), th
 

@@ -210,8 +210,10 @@ def _half_pi_parts():
 
 _P1, _P2, _P3 = _half_pi_parts()
 _TWO_OVER_PI = 2.0 / math.pi
-_SIN3, _SIN5, _SIN7, _SIN9, _SIN11, _SIN13, _SIN15, _SIN17 = ((-1) ** m / math.factorial(2 * m + 1) for m in range(1, 9))
-_COS2, _COS4, _COS6, _COS8, _COS10, _COS12, _COS14, _COS16, _COS18 = ((-1) ** m / math.factorial(2 * m) for m in range(1, 10))
+_SIN3, _SIN5, _SIN7, _SIN9, _SIN11, _SIN13, _SIN15, _SIN17 = (
+    (-1) ** m / math.factorial(2 * m + 1) for m in range(1, 9))
+_COS2, _COS4, _COS6, _COS8, _COS10, _COS12, _COS14, _COS16, _COS18 = (
+    (-1) ** m / math.factorial(2 * m) for m in range(1, 10))
 
 
 @njit(cache=True, inline="always")
@@ -221,8 +223,9 @@ def cos_sin(t):
     t = k pi/2 + r with k = rint(2t/pi) and |r| <= pi/4 (Cody-Waite); then Taylor polynomials
     :math:`\sin r = \sum_{m \le 8} (-1)^m r^{2m+1}/(2m+1)!`,
     :math:`\cos r = \sum_{m \le 9} (-1)^m r^{2m}/(2m)!` (truncation < 1e-19; Estrin's scheme,
-    for short dependency chains), rotated by k quarter turns with 0/1 factors. Two to three times faster than libm's sin and cos, whose
-    branches on the quadrant mispredict for random orientations.
+    for short dependency chains), rotated by k quarter turns with 0/1 factors. Two to three
+    times faster than libm's sin and cos, whose branches on the quadrant mispredict for random
+    orientations.
     """
     if not abs(t) < 5e5:
         return np.cos(t), np.sin(t)
