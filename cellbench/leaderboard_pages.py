@@ -313,9 +313,11 @@ def sim2real_reading(summary: pd.DataFrame, dataset: str, metric: str = "r2") ->
         if beat or below:
             sentences.append(
                 f"Against predicting no motion (zero, R^2 {zero['mean']:.4f}): trained on the simulation alone, "
-                + (f"{', '.join(beat)} stay above it" if beat else "no model stays above it")
-                + (f"; {', '.join(below)} fall below it, so what they learned from the simulation does not carry over "
-                   "to the real cells" if below else "") + ".")
+                + (f"{', '.join(beat)} {'stays' if len(beat) == 1 else 'stay'} above it (CI clear of it)" if beat
+                   else "no model stays clear above it")
+                + (f"; {', '.join(below)} {'falls' if len(below) == 1 else 'fall'} below it, so what "
+                   f"{'it' if len(below) == 1 else 'they'} learned from the simulation does not carry over to the real "
+                   "cells" if below else "") + ".")
     n = sum(len(v) for v in tally["sim+real"].values())
     if n:
         sentences.append(f"In short: simulation pretraining measurably helps {len(tally['sim+real']['better'])} of "

@@ -87,7 +87,7 @@ def test_sim2real_reading_follows_the_confidence_intervals():
     assert "helps gat (fitted sim + real: 0.0300" in page and "hurts lstm (fitted sim + real: -0.0200" in page
     assert "no difference the CIs can resolve for physattn (fitted sim + real" in page
     assert "measurably helps 1 of 3 models on BF-C2DL-HSC_02 and hurts 1." in page
-    assert "physattn (fitted sim) fall below it" in page  # sim-only below the zero predictor
+    assert "physattn (fitted sim) falls below it" in page  # sim-only below the zero predictor
     assert "| gat | fitted sim + real | 3 | **0.03 ± " in page
     hsc = hsc_page(recs)
     assert "(sim" not in hsc.split("## The paper")[0].replace("(sim-to-real.md)", "")
