@@ -194,3 +194,19 @@ def test_cli_run_on_a_tracks_file_has_no_oracle_row(tmp_path, sim):
     m = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert set(m["references"]) == {"zero", "const-velocity"}
     assert "kernel_recovery" not in m
+
+
+def test_prior_bias_switch_separates_logit_bias_from_kl(data):
+    """prior_bias=False: no gamma*C~ in the logits; without KL that is exactly TransformerConv, with KL
+    the prior still matters (pi = softmax(gamma C~) is not uniform), so signed and |c| priors differ."""
+    opts = {"train": {"epochs": 2}, "hidden": 8}
+    plain = build("transformer", **opts).fit(data, seed=2).predict(data)[0]
+    no_prior = build("physattn", prior_bias=False, **{**opts, "train": {"epochs": 2, "eta_max": 0.0}})
+    npt.assert_array_equal(no_prior.fit(data, seed=2).predict(data)[0], plain)
+    assert no_prior.net_cfg.gamma == 0.0
+    kl_signed = build("physattn", prior_bias=False, **opts).fit(data, seed=2).predict(data)[0]
+    kl_abs = build("physattn", prior_bias=False, prior_transform="abs", **opts).fit(data, seed=2).predict(data)[0]
+    assert not np.allclose(kl_signed, plain)
+    assert not np.allclose(kl_signed, kl_abs)
+    with pytest.raises(Exception, match="prior_bias"):
+        build("physattn", prior_bias="yes")

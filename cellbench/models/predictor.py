@@ -39,6 +39,11 @@ class LearnedModel:
     n_lags : past displacements in the node features.
     r_cut_um : graph radius in um (default: from the training frames).
     prior_transform : ``'signed'`` (the paper's signed :math:`\tilde C`) or ``'abs'`` (its magnitude).
+    prior_bias : physattn only. True (the paper): :math:`\gamma \tilde C_{ij}` is added to the
+        attention logits (eq. 5). False: the logits are plain TransformerConv's and the prior acts
+        only through the KL term toward :math:`\pi = \operatorname{softmax}(\gamma \tilde C)`
+        (eq. 4, same gamma), the "KL only" ablation. (Setting gamma = 0 instead would also make
+        :math:`\pi` uniform: KL toward uniform attention, not toward the prior.)
     train : :class:`~cellbench.train.TrainConfig` options (epochs, lr, eta_max, ...).
     """
 
@@ -46,7 +51,7 @@ class LearnedModel:
 
     def __init__(self, conv: str = "physattn", hidden: int = 32, heads: int = 2, gamma: float = 1.0,
                  heteroscedastic: bool = False, n_lags: int = 2, r_cut_um: float | None = None,
-                 prior_transform: str = "signed", train: TrainConfig | dict | None = None):
+                 prior_transform: str = "signed", prior_bias: bool = True, train: TrainConfig | dict | None = None):
         self.conv = conv
         self.uses_prior = conv == "physattn"
         self.hidden, self.heads, self.gamma = hidden, heads, float(gamma)
@@ -58,6 +63,11 @@ class LearnedModel:
 
             raise ConfigError(f"--prior-transform {prior_transform!r}: choose one of {PRIOR_TRANSFORMS}")
         self.prior_transform = prior_transform
+        if not isinstance(prior_bias, bool):
+            from cellbench.errors import ConfigError
+
+            raise ConfigError(f"prior_bias {prior_bias!r}: must be true or false")
+        self.prior_bias = prior_bias
         if isinstance(train, dict):
             train = TrainConfig(**train)
         self.train_cfg = train or TrainConfig()
@@ -90,7 +100,7 @@ class LearnedModel:
         frames = self._frames(data)
         has_radius = all("radius_um" in s.tracks.df.columns for s in data.seqs)
         self.net_cfg = NetConfig(n_features=len(node_feature_names(self.n_lags, has_radius)), conv=self.conv,
-                                 hidden=self.hidden, heads=self.heads, gamma=self.gamma if self.uses_prior else 0.0,
+                                 hidden=self.hidden, heads=self.heads, gamma=self.gamma if self.uses_prior and self.prior_bias else 0.0,
                                  heteroscedastic=self.heteroscedastic)
         self.net = GraphTemporalNet(self.net_cfg)
         kl_gamma = self.gamma if self.uses_prior else None
@@ -154,4 +164,5 @@ class LearnedModel:
         return {"conv": self.conv, "net": self.net_cfg.to_dict(), "train": asdict(self.train_cfg),
                 "r_cut_um": self.r_cut_um, "n_lags": self.n_lags, "scaler": self.scaler.to_dict(),
                 "prior_transform": self.prior_transform if self.uses_prior else None,
+                "prior_bias": self.prior_bias if self.uses_prior else None,
                 "prior": None if self.prior is None else self.prior.summary()}
