@@ -51,6 +51,7 @@ def run(
     gamma: Annotated[Optional[float], typer.Option(help="physattn: weight gamma of the prior C~ in the attention logits and in pi.")] = None,
     eta_max: Annotated[Optional[float], typer.Option(min=0, help="physattn: final weight of KL(alpha || pi); 0 disables it.")] = None,
     prior_transform: Annotated[str, typer.Option(help="physattn: 'signed' (the paper's C~) or 'abs' (|c(r)|).")] = "signed",
+    prior_bias: Annotated[bool, typer.Option(help="physattn: add gamma*C~ to the attention logits (the paper); --no-prior-bias leaves the prior to the KL term only.")] = True,
     train_fraction: Annotated[float, typer.Option(min=0.0, max=1.0, help="Every model (references too): use only the last fraction of each training block (small-data studies); val and test unchanged.")] = 1.0,
     train_on: Annotated[TrainOn, typer.Option(
         help="Learned models: what to train on, always scored on the real test block. 'real': the training block; "
@@ -78,7 +79,7 @@ def run(
         if eta_max is not None:
             train["eta_max"] = eta_max
         options = {"train": train, "heteroscedastic": heteroscedastic, "prior_transform": prior_transform,
-                   "r_cut_um": r_cut_um}
+                   "prior_bias": prior_bias, "r_cut_um": r_cut_um}
         if gamma is not None:
             options["gamma"] = gamma
     cfg = RunConfig(model=model, data=items, split=split, test_seq=test_seq, seed=seed, sim_seed=sim_seed,
