@@ -50,6 +50,32 @@ FLOOR_KEYS = {"floor_rmse_dx_um": "rmse_dx_um", "floor_filtered_rmse_dx_um": "fi
 NOISE_FLOOR_LABEL = "(noise floor)"  # summary rows of the floor: one per dataset, not a model
 
 
+def train_on(record: dict) -> str:
+    """A result record's training source: 'real', 'sim' or 'sim+real' ('real' before the option existed)."""
+    return record.get("spec", {}).get("train_on", "real")
+
+
+def real_trained(records: list[dict]) -> list[dict]:
+    """The records of runs trained on their own dataset's training block (no simulation involved)."""
+    return [r for r in records if train_on(r) == "real"]
+
+
+def fmt_mean_ci(mean: float, ci: float) -> str:
+    """``mean ± ci`` with the CI to two significant digits and the mean to the same decimal place.
+
+    ``-`` for a missing mean; the mean alone (4 significant digits) without a CI; ``± 0`` when
+    every seed gave the same value (deterministic references).
+    """
+    if not np.isfinite(mean):
+        return "-"
+    if not np.isfinite(ci):
+        return f"{mean:.4g}"
+    if ci < 1e-9 * max(1.0, abs(mean)):
+        return f"{mean:.4g} ± 0"
+    decimals = max(0, 1 - int(np.floor(np.log10(ci))))
+    return f"{mean:.{decimals}f} ± {ci:.{decimals}f}"
+
+
 def collect(records: list[dict]) -> pd.DataFrame:
     """One row per (run, scored model): dataset, label, seed, train fraction and test metrics.
 
@@ -216,9 +242,7 @@ def markdown_table(summary: pd.DataFrame, dataset: str, train_fraction: float = 
                 continue
             contenders = pivot_mean[k].drop(index=[l for l in ("oracle",) if exclude_oracle_best and l in pivot_mean.index])
             best = _best(contenders, better)
-            if np.isfinite(ci) and ci < 1e-9 * max(1.0, abs(mean)):
-                ci = 0.0  # identical values over seeds (deterministic references): no float round-off in the table
-            text = f"{mean:.4g}" + (f" ± {ci:.2g}" if np.isfinite(ci) else "")
+            text = fmt_mean_ci(mean, ci)
             cells.append(f"**{text}**" if best is not None and mean == best and label != "oracle" else text)
         lines.append(f"| {label} | {int(n_seeds.get(label, 0))} | " + " | ".join(cells) + " |")
     if not floor.empty:
@@ -295,7 +319,7 @@ def bar_chart(summary: pd.DataFrame, dataset: str, path: Path, metric: str = "rm
 def write_leaderboards(records: list[dict], out: Path, title: str = "cellbench leaderboard") -> list[Path]:
     """Write ``<dataset>.md``, ``<dataset>.csv`` and ``<dataset>.png`` for every dataset; return the paths."""
     out = Path(out)
-    df = collect(records)
+    df = collect(real_trained(records))  # runs trained on a simulation are compared in sim-to-real.md
     if df.empty:
         return []
     summary = summarize(df)

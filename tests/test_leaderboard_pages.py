@@ -5,8 +5,9 @@ import pytest
 from scipy import stats
 
 from cellbench.audit import leak_audit
-from cellbench.leaderboard import ci95, collect, markdown_table, summarize
+from cellbench.leaderboard import ci95, collect, fmt_mean_ci, markdown_table, summarize
 from cellbench.leaderboard_pages import hsc_page, sim2real_page, synthetic_page
+from cellbench.leaderboard_synthetic import options_of
 from tests.helpers import random_walk_tracks
 
 
@@ -36,7 +37,16 @@ def test_ci_is_students_t_and_best_is_bold_but_never_the_oracle():
     md = markdown_table(summary, "sim:x")
     physattn_row = next(l for l in md.splitlines() if l.startswith("| physattn"))
     oracle_row = next(l for l in md.splitlines() if l.startswith("| oracle"))
-    assert "**1.1 ±" in physattn_row and "**" not in oracle_row
+    assert "**1.10 ± 0.25**" in physattn_row and "**" not in oracle_row
+
+
+@pytest.mark.parametrize("mean, ci, text", [
+    (0.84751, 0.00123, "0.8475 ± 0.0012"), (17.349, 1.52, "17.3 ± 1.5"), (0.00029881, 5.1e-05, "0.000299 ± 0.000051"),
+    (1234.5, 150.0, "1234 ± 150"), (0.5, 0.0, "0.5 ± 0"), (0.5, float("nan"), "0.5"), (float("nan"), 0.1, "-"),
+    (-0.0071, 0.0031, "-0.0071 ± 0.0031"),
+])
+def test_mean_and_ci_share_their_last_decimal(mean, ci, text):
+    assert fmt_mean_ci(mean, ci) == text
 
 
 def test_embedded_references_are_used_once_when_the_sweep_did_not_run_them():
@@ -88,6 +98,26 @@ def test_sim2real_reading_follows_the_confidence_intervals():
     assert "no difference the CIs can resolve for physattn (fitted sim + real" in page
     assert "measurably helps 1 of 3 models on BF-C2DL-HSC_02 and hurts 1." in page
     assert "physattn (fitted sim) falls below it" in page  # sim-only below the zero predictor
-    assert "| gat | fitted sim + real | 3 | **0.03 ± " in page
+    assert "| gat | fitted sim + real | 3 | **0.0300 ± 0.0025** |" in page
     hsc = hsc_page(recs)
     assert "(sim" not in hsc.split("## The paper")[0].replace("(sim-to-real.md)", "")
+
+
+def test_ablation_rows_are_named_by_what_the_prior_does_and_read_against_neither():
+    recs = []
+    for seed, eps in enumerate((0.0, 0.001, -0.001)):
+        for label, r2 in (("physattn", 0.40), ("physattn[prior_bias=True,train.eta_max=0]", 0.41),
+                          ("physattn[prior_bias=False,train.eta_max=0.1]", 0.45),
+                          ("physattn[prior_bias=False,train.eta_max=0]", 0.45),
+                          ("physattn[prior_bias=False,prior_transform=abs]", 0.46)):
+            rec = _record("physattn", "sim:default:seed0", seed, 1 - r2, r2 + eps)
+            rec["label"], rec["key"] = label, rec["key"] + label
+            rec["spec"]["model_options"] = options_of(label)[1]
+            recs.append(rec)
+    page = synthetic_page(recs)
+    ablation = page.split("### physattn ablation")[1].split("data sha256")[0]
+    rows = [l for l in ablation.splitlines() if l.startswith("| ") and not l.startswith("| variant")]
+    assert [r.split(" | ")[0] for r in rows] == ["| KL only, abs(c) prior", "| KL only, signed C~", "| bias only, signed C~",
+                                                 "| both: bias + KL (the paper), signed C~", "| neither (TransformerConv + LSTM)"]
+    assert "worse: bias only, signed C~, both: bias + KL (the paper), signed C~" in ablation
+    assert "better: KL only, abs(c) prior" in ablation and "no resolvable difference: KL only, signed C~" in ablation

@@ -230,6 +230,7 @@ def test_sweep_axis_applies_to_learned_models_only(files, tmp_path):
 
 
 def test_sweep_with_the_axis_runs_and_the_table_equals_the_result_files(files, tmp_path):
+    from cellbench.leaderboard import fmt_mean_ci
     from cellbench.leaderboard_pages import hsc_page, sim2real_page, write_pages
     from cellbench.sweep import ResultStore
     from cellbench.sweep.runner import run_sweep
@@ -249,12 +250,12 @@ def test_sweep_with_the_axis_runs_and_the_table_equals_the_result_files(files, t
             v = [r["metrics"]["test"][key] for r in runs]
             sd = np.std(v, ddof=1)
             ci = 12.706 * sd / np.sqrt(2)  # Student's t, 1 degree of freedom
-            assert f"{np.mean(v):.4g}" + (f" ± {ci:.2g}" if ci >= 1e-9 * max(1, abs(np.mean(v))) else " ± 0") in row
+            assert fmt_mean_ci(np.mean(v), ci) in row
     by_seed = {t: {r["spec"]["seed"]: r["metrics"]["test"]["r2"] for r in records
                    if r["spec"]["model"] == "lstm" and r["spec"].get("train_on", "real") == t} for t in ("real", "sim+real")}
     d = [by_seed["sim+real"][k] - by_seed["real"][k] for k in (0, 1)]
     row = next(l for l in page.splitlines() if l.startswith(f"| {label} | sim tiny + real |"))
-    assert row.rstrip(" |").endswith(f"{np.mean(d):.4g} ± {12.706 * np.std(d, ddof=1) / np.sqrt(2):.2g}")
+    assert row.rstrip(" |").endswith(fmt_mean_ci(np.mean(d), 12.706 * np.std(d, ddof=1) / np.sqrt(2)))
     for ref in ("zero", "const-velocity"):
         assert f"| {ref} | reference (real training block) | 2 |" in page
     assert "**Reading.**" in page and "In short: simulation pretraining measurably helps" in page

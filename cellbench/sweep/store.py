@@ -17,7 +17,7 @@ from cellbench.io import read_json, write_json
 
 # Modules that only present finished results (tables, pages, the CLI): editing them must not
 # invalidate a sweep's results, so they stay out of the code version.
-PRESENTATION_ONLY = ("cellbench/leaderboard.py", "cellbench/leaderboard_pages.py", "cellbench/report.py",
+PRESENTATION_ONLY = ("cellbench/leaderboard", "cellbench/report.py",
                      "cellbench/audit.py", "cellbench/cli.py", "cellbench/commands/", "cellbench/fit/report.py")
 
 
