@@ -13,14 +13,14 @@ self-propulsion alone (v0 e(theta) frame_interval) is what the interactions add.
 ==============  =========  ======  ================  ===========  =====
 preset          r2_oracle  r2_int  disp std/axis um  cells/frame  cpu s
 ==============  =========  ======  ================  ===========  =====
-free-abp        0.664      0.000   0.83              400          0.3
-passive-wca     0.016      0.016   4.75              283-304      14.4
-passive-yukawa  0.095      0.095   5.27              140-155      25.3
-abp-wca         0.947      0.797   0.53              571-597      1.8
-microwell-hsc   0.174      0.046   1.86              4-110        0.2
-vicsek-flock    0.454      0.059   0.81              178-283      4.2
-morse-adhesive  0.188      0.139   0.63              207-241      1.6
-default         0.667      0.737   1.11              189-214      1.9
+free-abp        0.664      0.000   0.83              400          0.2
+passive-wca     0.015      0.015   4.74              282-310      8.2
+passive-yukawa  0.095      0.095   5.27              140-155      24.9
+abp-wca         0.945      0.872   0.52              579-598      1.1
+microwell-hsc   0.186      0.052   1.85              4-97         0.1
+vicsek-flock    0.213      0.069   0.69              178-238      3.4
+morse-adhesive  0.187      0.142   0.62              223-238      1.2
+default         0.666      0.725   1.12              180-206      1.1
 ==============  =========  ======  ================  ===========  =====
 """
 
@@ -60,7 +60,7 @@ PRESETS: dict[str, SimConfig] = {
     ),
     "abp-wca": SimConfig(
         description="motility-dominated ABPs with WCA repulsion, phi 0.40, Pe = 3 v0/(sigma D_r) = 30, "
-        "active force v0/mu = 100 kT/um vs 24 epsilon/sigma = 240 kT/um; ~590 observed cells (450-um box, "
+        "active force v0/mu = 100 kT/um vs 24 epsilon/sigma = 240 kT/um; ~580-600 observed cells (450-um box, "
         "340-um field of view)",
         n_cells=_n_for_phi(0.40, 450.0**2), box_um=450.0, fov_um=(55.0, 55.0, 395.0, 395.0),
         potential=PairPotential("wca", sigma_um=10.0, epsilon_kT=100.0),
@@ -103,19 +103,20 @@ PRESETS: dict[str, SimConfig] = {
 }
 
 # Measured with ``python -m simulators.presets`` (seed 0, 1 numba thread, 2026-11-26, on the
-# shared 2-core dev machine under load average 6-7: cpu_s is the process CPU time of simulate(),
+# shared 2-core dev machine, kernels of commit a317c14, load average ~1: cpu_s is the process CPU
+# time of simulate(),
 # wall_s the elapsed time; both exclude numba compilation and writing files). r2_int is
 # r2_oracle minus the R^2 of self-propulsion alone; it exceeds r2_oracle when self-propulsion
 # alone does worse than predicting the mean (crowded cells do not move along e(theta)).
 MEASURED: dict[str, dict] = {
-    "free-abp": {"r2_oracle": 0.664, "r2_int": 0.000, "disp_std_um": 0.83, "cells_per_frame": (400, 400), "cpu_s": 0.3, "wall_s": 0.9},
-    "passive-wca": {"r2_oracle": 0.016, "r2_int": 0.016, "disp_std_um": 4.75, "cells_per_frame": (294, 297), "cpu_s": 14.4, "wall_s": 85.4},
-    "passive-yukawa": {"r2_oracle": 0.095, "r2_int": 0.095, "disp_std_um": 5.27, "cells_per_frame": (151, 147), "cpu_s": 25.3, "wall_s": 41.1},
-    "abp-wca": {"r2_oracle": 0.947, "r2_int": 0.797, "disp_std_um": 0.53, "cells_per_frame": (582, 594), "cpu_s": 1.8, "wall_s": 9.8},
-    "microwell-hsc": {"r2_oracle": 0.174, "r2_int": 0.046, "disp_std_um": 1.86, "cells_per_frame": (4, 110), "cpu_s": 0.2, "wall_s": 0.8},
-    "vicsek-flock": {"r2_oracle": 0.454, "r2_int": 0.059, "disp_std_um": 0.81, "cells_per_frame": (178, 207), "cpu_s": 4.2, "wall_s": 23.2},
-    "morse-adhesive": {"r2_oracle": 0.188, "r2_int": 0.139, "disp_std_um": 0.63, "cells_per_frame": (207, 232), "cpu_s": 1.6, "wall_s": 7.8},
-    "default": {"r2_oracle": 0.667, "r2_int": 0.737, "disp_std_um": 1.11, "cells_per_frame": (202, 198), "cpu_s": 1.9, "wall_s": 13.6},
+    "free-abp": {"r2_oracle": 0.664, "r2_int": 0.000, "disp_std_um": 0.83, "cells_per_frame": (400, 400), "cpu_s": 0.2, "wall_s": 0.2},
+    "passive-wca": {"r2_oracle": 0.015, "r2_int": 0.015, "disp_std_um": 4.74, "cells_per_frame": (298, 295), "cpu_s": 8.2, "wall_s": 8.2},
+    "passive-yukawa": {"r2_oracle": 0.095, "r2_int": 0.095, "disp_std_um": 5.27, "cells_per_frame": (151, 147), "cpu_s": 24.9, "wall_s": 24.9},
+    "abp-wca": {"r2_oracle": 0.945, "r2_int": 0.872, "disp_std_um": 0.52, "cells_per_frame": (580, 587), "cpu_s": 1.1, "wall_s": 1.1},
+    "microwell-hsc": {"r2_oracle": 0.186, "r2_int": 0.052, "disp_std_um": 1.85, "cells_per_frame": (4, 97), "cpu_s": 0.1, "wall_s": 0.1},
+    "vicsek-flock": {"r2_oracle": 0.213, "r2_int": 0.069, "disp_std_um": 0.69, "cells_per_frame": (234, 194), "cpu_s": 3.4, "wall_s": 3.4},
+    "morse-adhesive": {"r2_oracle": 0.187, "r2_int": 0.142, "disp_std_um": 0.62, "cells_per_frame": (226, 228), "cpu_s": 1.2, "wall_s": 1.2},
+    "default": {"r2_oracle": 0.666, "r2_int": 0.725, "disp_std_um": 1.12, "cells_per_frame": (206, 197), "cpu_s": 1.1, "wall_s": 1.1},
 }
 # vicsek-flock: the whole flock moves together; R^2 is taken around the mean displacement, so
 # the common motion (2 um per frame) does not count and what is left is mostly noise; how much
