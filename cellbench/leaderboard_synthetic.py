@@ -127,34 +127,44 @@ def headline_reading(df: pd.DataFrame, summary: pd.DataFrame) -> str:
     return text
 
 
+def _variant(label: str) -> str:
+    name, opts = options_of(label)
+    if name == "transformer" and not opts:  # physattn without any prior is this network exactly
+        return variant_name({"prior_bias": False, "train.eta_max": 0.0})
+    return variant_name(opts)
+
+
 def ablation_table(df: pd.DataFrame, summary: pd.DataFrame, dataset: str) -> str:
-    """physattn variants on one dataset, with R^2 paired against the variant without any prior."""
+    """physattn variants on one dataset, with R^2 paired against the variant without any prior.
+
+    One row per variant: an ablation run where there is one, else the default ``physattn`` run
+    (both parts of the prior) and the ``transformer`` run (neither: physattn with no prior is
+    exactly TransformerConv with the same LSTM, features and loop).
+    """
     labels = [l for l in dict.fromkeys(df[df.dataset == dataset].label) if options_of(l)[0] == "physattn"]
     if sum("[" in l for l in labels) < 2:
         return ""
-    # one row per variant: the default run (label 'physattn') stands for 'both' when the ablation did not run it
+    labels += [l for l in dict.fromkeys(df[df.dataset == dataset].label) if l == "transformer"]
     by_variant: dict[str, str] = {}
     for label in sorted(labels, key=lambda l: ("[" not in l, l)):
-        by_variant.setdefault(variant_name(options_of(label)[1]), label)
-    labels = list(by_variant.values())
-    base = next((l for l in labels if variant_name(options_of(l)[1]).startswith("neither")), None)
+        by_variant.setdefault(_variant(label), label)
+    rows = [by_variant[v] for v in sorted(by_variant)]
+    base = next((l for l in rows if _variant(l).startswith("neither")), None)
     lines = ["| variant | run label | seeds | R2 | RMSE abs d (um) | attn Spearman with abs F | attn AUROC in range | "
              "R2 minus R2 of 'neither' (paired) |", "|---|---|---:|---:|---:|---:|---:|---:|"]
-    rows = sorted(labels, key=lambda l: variant_name(options_of(l)[1]))
     for label in rows:
-        name = variant_name(options_of(label)[1])
         cells = [fmt_mean_ci(*_value(summary, dataset, label, k))
                  for k in ("r2", "rmse_abs_d_um", "kr_spearman_force", "kr_auroc_in_range")]
         n = int(df[(df.dataset == dataset) & (df.label == label) & (df.train_fraction == 1.0)].seed.nunique())
         d = "-" if base is None or label == base else _diff_text(*paired(df, dataset, label, base, "r2"))
-        lines.append(f"| {name} | `{label}` | {n} | " + " | ".join(cells) + f" | {d} |")
+        lines.append(f"| {_variant(label)} | `{label}` | {n} | " + " | ".join(cells) + f" | {d} |")
     ref = _value(summary, dataset, rows[0], "kr_spearman_force_ref")
     lines += ["", f"Distance reference for the attention columns: Spearman of -r_ij with abs F = {fmt_mean_ci(*ref)}."]
     if base is not None:
         verdicts = {1: [], -1: [], 0: []}
         for label in rows:
             if label != base:
-                verdicts[_resolved(*paired(df, dataset, label, base, "r2"))].append(variant_name(options_of(label)[1]))
+                verdicts[_resolved(*paired(df, dataset, label, base, "r2"))].append(_variant(label))
         text = "**Reading.** Against the same network without any prior ('neither'), test R^2 paired by seed: "
         parts = [f"{w} {', '.join(v)}" for w, v in (("better:", verdicts[1]), ("worse:", verdicts[-1]),
                                                      ("no resolvable difference:", verdicts[0])) if v]

@@ -108,9 +108,9 @@ def test_ablation_rows_are_named_by_what_the_prior_does_and_read_against_neither
     for seed, eps in enumerate((0.0, 0.001, -0.001)):
         for label, r2 in (("physattn", 0.40), ("physattn[prior_bias=True,train.eta_max=0]", 0.41),
                           ("physattn[prior_bias=False,train.eta_max=0.1]", 0.45),
-                          ("physattn[prior_bias=False,train.eta_max=0]", 0.45),
+                          ("transformer", 0.45),
                           ("physattn[prior_bias=False,prior_transform=abs]", 0.46)):
-            rec = _record("physattn", "sim:default:seed0", seed, 1 - r2, r2 + eps)
+            rec = _record(options_of(label)[0], "sim:default:seed0", seed, 1 - r2, r2 + eps)
             rec["label"], rec["key"] = label, rec["key"] + label
             rec["spec"]["model_options"] = options_of(label)[1]
             recs.append(rec)
