@@ -10,6 +10,7 @@ left by the thermal kick and the localization noise (:func:`cellbench.simdata.no
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import io
 import json
@@ -21,7 +22,7 @@ import pandas as pd
 from scipy import stats
 
 from cellbench.io import write_atomic, write_atomic_with
-from cellbench.sweep.store import git_commit
+from cellbench.sweep import store
 
 # (metric key in metrics["test"], column label, better: "min" | "max" | "one")
 COLUMNS = [
@@ -277,6 +278,13 @@ def noise_floor_line(floor: dict) -> str:
     return text
 
 
+@functools.lru_cache(maxsize=1)
+def source_commit() -> str:
+    """The checkout's commit, read once per process: before the first table is written, so that the
+    tables being written do not mark the tree '-dirty' for the tables after them."""
+    return store.git_commit()
+
+
 def provenance(df: pd.DataFrame, dataset: str) -> str:
     d = df[df.dataset == dataset]
     shas = sorted({s for s in d.data_sha256 if s})
@@ -285,7 +293,7 @@ def provenance(df: pd.DataFrame, dataset: str) -> str:
     date = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d")
     return (
         f"data sha256: {', '.join(s[:16] for s in shas) or '-'}; results hash: {config_hash} "
-        f"({d.key.nunique()} result files); code: {', '.join(versions) or '-'}; commit {git_commit() or '-'}; "
+        f"({d.key.nunique()} result files); code: {', '.join(versions) or '-'}; commit {source_commit() or '-'}; "
         f"generated {date}"
     )
 

@@ -164,7 +164,7 @@ def ablation_table(df: pd.DataFrame, summary: pd.DataFrame, dataset: str) -> str
         verdicts = {1: [], -1: [], 0: []}
         for label in rows:
             if label != base:
-                verdicts[_resolved(*paired(df, dataset, label, base, "r2"))].append(_variant(label))
+                verdicts[_resolved(*paired(df, dataset, label, base, "r2"))].append(f"'{_variant(label)}'")
         text = "**Reading.** Against the same network without any prior ('neither'), test R^2 paired by seed: "
         parts = [f"{w} {', '.join(v)}" for w, v in (("better:", verdicts[1]), ("worse:", verdicts[-1]),
                                                      ("no resolvable difference:", verdicts[0])) if v]
@@ -180,7 +180,8 @@ def sample_efficiency_table(summary: pd.DataFrame, dataset: str, metric: str = "
     if len(fractions) < 2:
         return ""
     lines = ["| model | " + " | ".join(f"{f:.0%} of train" for f in fractions) + " |", "|---|" + "---:|" * len(fractions)]
-    for label in dict.fromkeys(s.label):
+    per_label = s.groupby("label", sort=False).train_fraction.nunique()
+    for label in per_label[per_label >= 2].index:  # models run at one fraction only are in the main table
         cells = []
         for f in fractions:
             row = s[(s.label == label) & (s.train_fraction == f)]

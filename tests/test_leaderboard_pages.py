@@ -119,5 +119,5 @@ def test_ablation_rows_are_named_by_what_the_prior_does_and_read_against_neither
     rows = [l for l in ablation.splitlines() if l.startswith("| ") and not l.startswith("| variant")]
     assert [r.split(" | ")[0] for r in rows] == ["| KL only, abs(c) prior", "| KL only, signed C~", "| bias only, signed C~",
                                                  "| both: bias + KL (the paper), signed C~", "| neither (TransformerConv + LSTM)"]
-    assert "worse: bias only, signed C~, both: bias + KL (the paper), signed C~" in ablation
-    assert "better: KL only, abs(c) prior" in ablation and "no resolvable difference: KL only, signed C~" in ablation
+    assert "worse: 'bias only, signed C~', 'both: bias + KL (the paper), signed C~'" in ablation
+    assert "better: 'KL only, abs(c) prior'" in ablation and "no resolvable difference: 'KL only, signed C~'" in ablation
