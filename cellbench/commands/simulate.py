@@ -89,7 +89,7 @@ def simulate(
     out: Annotated[Optional[Path], typer.Option(file_okay=False, help="Output folder (created).")] = None,
     set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a parameter: key=value "
                     "(config fields with units in the name, or potential.<param>). Repeatable.")] = None,
-    threads: Annotated[Optional[int], typer.Option(min=1, help="Numba threads (results do not depend on it).")] = None,
+    threads: Annotated[Optional[int], typer.Option(min=1, help="Numba threads (results do not depend on it). On a dedicated machine also export OMP_WAIT_POLICY=ACTIVE: 2 threads then run 1.86x faster than 1, against 1.47x with the default PASSIVE (idle threads sleep, kind to shared machines).")] = None,
     list_: Annotated[bool, typer.Option("--list", help="Print the presets with one line of physics each.")] = False,
 ) -> None:
     """Simulate PRESET with SEED and write tracks.parquet, truth.parquet, pairs.parquet, meta.json,
