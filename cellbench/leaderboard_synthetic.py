@@ -46,6 +46,8 @@ def variant_name(opts: dict) -> str:
              (False, False): "neither (TransformerConv + LSTM)"}[(bias, kl)]
     if bias or kl:
         parts += ", abs(c) prior" if o["prior_transform"] == "abs" else ", signed C~"
+        if o["gamma"] != DEFAULT_PHYSATTN["gamma"]:
+            parts += f", gamma {o['gamma']:g}"
     return parts
 
 

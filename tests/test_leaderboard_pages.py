@@ -109,7 +109,8 @@ def test_ablation_rows_are_named_by_what_the_prior_does_and_read_against_neither
         for label, r2 in (("physattn", 0.40), ("physattn[prior_bias=True,train.eta_max=0]", 0.41),
                           ("physattn[prior_bias=False,train.eta_max=0.1]", 0.45),
                           ("transformer", 0.45),
-                          ("physattn[prior_bias=False,prior_transform=abs]", 0.46)):
+                          ("physattn[prior_bias=False,prior_transform=abs]", 0.46),
+                          ("physattn[gamma=0.1]", 0.45)):
             rec = _record(options_of(label)[0], "sim:default:seed0", seed, 1 - r2, r2 + eps)
             rec["label"], rec["key"] = label, rec["key"] + label
             rec["spec"]["model_options"] = options_of(label)[1]
@@ -118,6 +119,8 @@ def test_ablation_rows_are_named_by_what_the_prior_does_and_read_against_neither
     ablation = page.split("### physattn ablation")[1].split("data sha256")[0]
     rows = [l for l in ablation.splitlines() if l.startswith("| ") and not l.startswith("| variant")]
     assert [r.split(" | ")[0] for r in rows] == ["| KL only, abs(c) prior", "| KL only, signed C~", "| bias only, signed C~",
-                                                 "| both: bias + KL (the paper), signed C~", "| neither (TransformerConv + LSTM)"]
+                                                 "| both: bias + KL (the paper), signed C~",
+                                                 "| both: bias + KL (the paper), signed C~, gamma 0.1",
+                                                 "| neither (TransformerConv + LSTM)"]
     assert "worse: 'bias only, signed C~', 'both: bias + KL (the paper), signed C~'" in ablation
     assert "better: 'KL only, abs(c) prior'" in ablation and "no resolvable difference: 'KL only, signed C~'" in ablation
