@@ -36,35 +36,11 @@ import numpy as np
 from scipy.optimize import least_squares
 
 from cellbench.fit.errors import FitError, where
+from cellbench.targets import neighbour_rows, wrap_displacement
 from cellbench.tracks import Tracks
 
 MIN_PAIRS = 20  # displacement pairs needed at a lag for it to enter the fit
 MIN_LAGS = 4  # the model has 4 parameters: at least 4 MSD lags besides the covariance
-
-
-def _wrap(d_um: np.ndarray, box_um: float | None) -> np.ndarray:
-    """Minimum-image displacements in a periodic box of side ``box_um`` (None: open data)."""
-    return d_um if box_um is None else d_um - box_um * np.round(d_um / box_um)
-
-
-def _sorted_arrays(tracks: Tracks) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    df = tracks.df
-    order = np.lexsort((df["frame"].to_numpy(), df["track_id"].to_numpy()))
-    tid = df["track_id"].to_numpy()[order]
-    frame = df["frame"].to_numpy()[order]
-    pos = df[["x_um", "y_um"]].to_numpy()[order]
-    return tid, frame, pos
-
-
-def _partner(tid: np.ndarray, frame: np.ndarray, lag: int) -> tuple[np.ndarray, np.ndarray]:
-    """Row indices (i, j) with the same track id and frame[j] = frame[i] + lag (rows sorted by track, frame)."""
-    span = int(frame.max()) + lag + 1
-    key = tid * span + frame
-    want = key + lag
-    j = np.searchsorted(key, want)
-    j = np.minimum(j, len(key) - 1)
-    ok = key[j] == want
-    return np.flatnonzero(ok), j[ok]
 
 
 def msd_per_axis(tracks: Tracks, lags_frames) -> tuple[np.ndarray, np.ndarray]:
@@ -86,18 +62,18 @@ def msd_per_axis(tracks: Tracks, lags_frames) -> tuple[np.ndarray, np.ndarray]:
     msd_um2 : (n_lags, 2) array, um^2 (columns x, y); NaN where no track spans the lag.
     n_pairs : (n_lags,) int array, number of displacement pairs used at each lag.
     """
-    tid, frame, pos = _sorted_arrays(tracks)
-    box = tracks.periodic_box_um
+    pos = tracks.df[["x_um", "y_um"]].to_numpy()
     lags = np.asarray(lags_frames, dtype=np.int64)
     out = np.full((len(lags), 2), np.nan)
     n = np.zeros(len(lags), np.int64)
     for k, lag in enumerate(lags):
         if lag < 1:
             raise ValueError(f"lags_frames must be >= 1, found {lag}")
-        i, j = _partner(tid, frame, int(lag))
+        later = neighbour_rows(tracks, int(lag))
+        i = np.flatnonzero(later >= 0)
         n[k] = len(i)
         if len(i):
-            out[k] = (_wrap(pos[j] - pos[i], box) ** 2).mean(axis=0)
+            out[k] = (wrap_displacement(pos[later[i]] - pos[i], tracks) ** 2).mean(axis=0)
     return out, n
 
 
@@ -116,19 +92,14 @@ def lag1_covariance(tracks: Tracks) -> tuple[np.ndarray, np.ndarray, int]:
     rho : (2,) array, lag-1 autocorrelation coefficient for x and y (dimensionless).
     n_triples : number of (Delta_k, Delta_{k+1}) pairs.
     """
-    tid, frame, pos = _sorted_arrays(tracks)
-    i, j = _partner(tid, frame, 1)
-    step = np.full((len(tid), 2), np.nan)
-    step[i] = _wrap(pos[j] - pos[i], tracks.periodic_box_um)
-    has_next = np.zeros(len(tid), bool)
-    has_next[i] = True
-    nxt = np.full(len(tid), -1)
-    nxt[i] = j
-    a = i[has_next[j]]  # rows with a displacement whose end row also starts one
+    pos = tracks.df[["x_um", "y_um"]].to_numpy()
+    nxt = neighbour_rows(tracks, 1)
+    has = np.flatnonzero(nxt >= 0)
+    a = has[nxt[nxt[has]] >= 0]  # rows with a displacement whose end row also starts one
     if len(a) == 0:
         return np.full(2, np.nan), np.full(2, np.nan), 0
-    d0 = step[a]
-    d1 = step[nxt[a]]
+    d0 = wrap_displacement(pos[nxt[a]] - pos[a], tracks)
+    d1 = wrap_displacement(pos[nxt[nxt[a]]] - pos[nxt[a]], tracks)
     cov = (d0 * d1).mean(axis=0)
     var = 0.5 * ((d0**2).mean(axis=0) + (d1**2).mean(axis=0))
     return cov, cov / var, int(len(a))
