@@ -8,7 +8,7 @@ a batch of 40 frames. The reference is a plain stack of two PyG TransformerConv 
 two convs, linear head; no prior, no KL, no LSTM). physattn includes the prior in the logits,
 the KL term and the track LSTM. ``extra_info`` carries frames/s and the time ratio.
 
-Timed with one torch thread, as the training loop runs (:data:`cellbench.train.TORCH_THREADS`):
+Timed with one torch thread, as the training loop runs (:data:`cellbench.train.loop.TORCH_THREADS`):
 on a shared 2-core machine two OpenMP threads spin against other processes (measured: plain
 TransformerConv at 100 cells fell from ~900 to 14 frames/s with 2 threads under load 8).
 """
@@ -24,11 +24,11 @@ import torch.nn.functional as F
 from torch import nn
 from torch_geometric.nn import TransformerConv
 
-from cellbench.batching import EDGE_DIM, Batch, edge_features
-from cellbench.graphs import radius_edges
+from cellbench.inputs.batching import EDGE_DIM, Batch, edge_features
+from cellbench.inputs.graphs import radius_edges
 from cellbench.models.net import GraphTemporalNet, NetConfig
 from cellbench.models.temporal import track_keys
-from cellbench.train import attention_kl, gaussian_nll
+from cellbench.train.loop import attention_kl, gaussian_nll
 
 torch.set_num_threads(1)
 

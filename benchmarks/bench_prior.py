@@ -22,8 +22,8 @@ import numba
 import numpy as np
 
 from cellbench.prior.estimator import PriorEstimator
-from cellbench.prior.reference_mc import MCConfig, run_mc
-from cellbench.prior.reference_tables import SYSTEMS, load_table
+from cellbench.prior.validation.reference_mc import MCConfig, run_mc
+from cellbench.prior.validation.reference_tables import SYSTEMS, load_table
 from cellbench.prior.structure import pair_histogram, structure_factor_debye, structure_factor_lattice
 from cellbench.prior.window import Window
 

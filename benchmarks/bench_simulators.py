@@ -8,7 +8,7 @@ System: WCA disks (sigma 10 um, epsilon 100 kT), phi = 0.4, N = 10^4, periodic b
 Contenders, timed round-robin in one process (``ROUNDS`` rounds; each round times every
 contender once, so a burst of load from other processes hits them all alike) and compared by
 their medians:
-- our numba kernel on 1 thread and on 2 threads (``simulators._kernels.advance``, 100 steps a
+- our numba kernel on 1 thread and on 2 threads (``cellbench.sim.kernels.advance``, 100 steps a
   call, as in a run: record_every is 20-200 in the presets);
 - a straightforward numpy + scipy cKDTree implementation of the same step (one thread);
 - LAMMPS ``fix brownian`` (Gaussian noise, ``rng gaussian``, like ours; passive, so it does a
@@ -48,10 +48,10 @@ import numpy as np
 import pytest
 from scipy.spatial import cKDTree
 
-from simulators import _kernels as K
-from simulators.config import SimConfig
-from simulators.engine import initial_state, kernel_params
-from simulators.potentials import PairPotential
+from cellbench.sim import kernels as K
+from cellbench.sim.config import SimConfig
+from cellbench.sim.engine import initial_state, kernel_params
+from cellbench.sim.potentials import PairPotential
 
 N = 10_000
 PHI = 0.4

@@ -2,7 +2,7 @@
 
     python benchmarks/compare_models.py --data default --seeds 0 1 2 --out compare.jsonl
 
-Each learned model trains through ``cellbench.pipeline.run`` exactly as ``cellbench run`` does.
+Each learned model trains through ``cellbench.runs.pipeline.run`` exactly as ``cellbench run`` does.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import json
 import time
 from pathlib import Path
 
-from cellbench.pipeline import RunConfig, run
+from cellbench.runs.pipeline import RunConfig, run
 
 
 def main() -> None:

@@ -8,6 +8,6 @@ except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0+unknown"
 
 from cellbench.errors import CellbenchError, ConfigError, TracksFormatError  # noqa: E402
-from cellbench.tracks import Tracks, TracksMeta  # noqa: E402
+from cellbench.data.tracks import Tracks, TracksMeta  # noqa: E402
 
 __all__ = ["Tracks", "TracksMeta", "CellbenchError", "ConfigError", "TracksFormatError", "__version__"]

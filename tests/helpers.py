@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from cellbench.tracks import Tracks, TracksMeta
+from cellbench.data.tracks import Tracks, TracksMeta
 
 
 def random_walk_tracks(

@@ -4,9 +4,9 @@ import warnings
 
 import pytest
 
-from cellbench.audit import leak_audit, least_squares_r2, smooth_positions
-from cellbench.readers import read_tracks
-from cellbench.readers.common import LeakColumnWarning
+from cellbench.leaderboard.audit import leak_audit, least_squares_r2, smooth_positions
+from cellbench.data.readers import read_tracks
+from cellbench.data.readers.common import LeakColumnWarning
 from tests.helpers import random_walk_tracks
 
 

@@ -19,8 +19,8 @@ import pandas as pd
 import pytest
 
 from cellbench.errors import TracksFormatError
-from cellbench.readers import read_tracks
-from cellbench.readers.ctc import GapWarning
+from cellbench.data.readers import read_tracks
+from cellbench.data.readers.ctc import GapWarning
 from tests.conftest import csv_spots, ctc_division, trackmate_csv_text, trackmate_xml_text, write_ctc, xml_chain, xml_spot
 
 

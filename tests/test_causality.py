@@ -4,11 +4,11 @@ import numpy as np
 import numpy.testing as npt
 import pandas as pd
 
-from baselines.trivial import AutoRegressive, ConstVelocity
-from cellbench.dataset import build_dataset
-from cellbench.features import node_features
-from cellbench.graphs import frame_graphs
-from cellbench.tracks import Tracks
+from cellbench.models.references import AutoRegressive, ConstVelocity
+from cellbench.data.dataset import build_dataset
+from cellbench.inputs.features import node_features
+from cellbench.inputs.graphs import frame_graphs
+from cellbench.data.tracks import Tracks
 from tests.helpers import random_walk_tracks
 
 

@@ -1,4 +1,4 @@
-"""``cellbench.fit``: the ABP motion fit, crowding statistics, fitted presets, TOML preset files
+"""``cellbench.simfit``: the ABP motion fit, crowding statistics, fitted presets, TOML preset files
 and ``cellbench simulate --like``, tested against known simulations and closed forms."""
 
 from __future__ import annotations
@@ -15,15 +15,15 @@ from typer.testing import CliRunner
 
 from cellbench.cli import app
 from cellbench.errors import CellbenchError, ConfigError
-from cellbench.fit import FitError, fit_preset
-from cellbench.fit.crowding import cells_per_frame, core_size_um, growth_rate_per_s, occupied_region, pair_correlation
-from cellbench.fit.motion import abp_lag1_cov_um2, abp_msd_per_axis_um2, fit_motion, lag1_covariance, msd_per_axis
-from cellbench.fit.preset import division_for_growth
-from cellbench.tracks import Tracks, TracksMeta
-from simulators import PRESETS, SimConfig, simulate
-from simulators.analysis import abp_msd_theory
-from simulators.potentials import PairPotential
-from simulators.preset_file import read_preset, write_preset
+from cellbench.simfit import FitError, fit_preset
+from cellbench.simfit.crowding import cells_per_frame, core_size_um, growth_rate_per_s, occupied_region, pair_correlation
+from cellbench.simfit.motion import abp_lag1_cov_um2, abp_msd_per_axis_um2, fit_motion, lag1_covariance, msd_per_axis
+from cellbench.simfit.preset import division_for_growth
+from cellbench.data.tracks import Tracks, TracksMeta
+from cellbench.sim import PRESETS, SimConfig, simulate
+from cellbench.sim.analysis import abp_msd_theory
+from cellbench.sim.potentials import PairPotential
+from cellbench.sim.preset_file import read_preset, write_preset
 from tests.helpers import random_walk_tracks, table
 
 runner = CliRunner()
@@ -267,7 +267,7 @@ CROWDED = SimConfig(n_cells=250, box_um=250.0, potential=PairPotential("harmonic
 def test_fitted_simulation_reproduces_a_crowded_source():
     # crowded soft disks (phi 0.31) with noise: the free-ABP formula alone misfits, the
     # simulation-based correction brings the MSD within 10 % at lags 1-20 and rho_1 within 0.05
-    from cellbench.fit.summary import summarize
+    from cellbench.simfit.summary import summarize
 
     src = simulate(CROWDED, 7).tracks
     a = summarize(src, 20)
@@ -287,8 +287,8 @@ def test_fitted_simulation_reproduces_a_crowded_source():
 
 @pytest.mark.slow
 def test_fitted_simulation_reproduces_hsc_02(real_data_dir):
-    from cellbench.fit.summary import summarize
-    from cellbench.readers import read_tracks
+    from cellbench.simfit.summary import summarize
+    from cellbench.data.readers import read_tracks
 
     real = read_tracks(real_data_dir / "BF-C2DL-HSC_02_spots.csv")
     fit = fit_preset(real)

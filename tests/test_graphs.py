@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cellbench.errors import ConfigError
-from cellbench.graphs import default_r_cut_um, frame_graphs, radius_edges
+from cellbench.inputs.graphs import default_r_cut_um, frame_graphs, radius_edges
 from tests.helpers import random_walk_tracks, table
 
 

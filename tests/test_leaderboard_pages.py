@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from cellbench.audit import leak_audit
-from cellbench.leaderboard import ci95, collect, fmt_mean_ci, markdown_table, summarize
-from cellbench.leaderboard_pages import hsc_page, sim2real_page, synthetic_page
-from cellbench.leaderboard_synthetic import options_of
+from cellbench.leaderboard.audit import leak_audit
+from cellbench.leaderboard.tables import ci95, collect, fmt_mean_ci, markdown_table, summarize
+from cellbench.leaderboard.pages import hsc_page, sim2real_page, synthetic_page
+from cellbench.leaderboard.synthetic import options_of
 from tests.helpers import random_walk_tracks
 
 

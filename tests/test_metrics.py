@@ -2,7 +2,7 @@ import numpy as np
 import numpy.testing as npt
 import pytest
 
-from cellbench import metrics as M
+from cellbench.evaluation import pointwise as M
 
 
 def _pair(seed=0, n=500):

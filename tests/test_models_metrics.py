@@ -7,8 +7,8 @@ import numpy.testing as npt
 import pandas as pd
 import pytest
 
-from cellbench.kernel_metrics import kernel_recovery, recovered_range_um
-from cellbench.uncertainty_metrics import COVERAGE_LEVELS, ellipse_coverage, gaussian_nll_um, uncertainty_metrics
+from cellbench.evaluation.interactions import kernel_recovery, recovered_range_um
+from cellbench.evaluation.uncertainty import COVERAGE_LEVELS, ellipse_coverage, gaussian_nll_um, uncertainty_metrics
 
 
 def test_calibrated_gaussian_covers_its_levels():

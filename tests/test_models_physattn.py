@@ -8,11 +8,11 @@ import pytest
 import torch
 from torch_geometric.nn import TransformerConv
 
-from cellbench.batching import EDGE_DIM, Batch
+from cellbench.inputs.batching import EDGE_DIM, Batch
 from cellbench.models.net import CONVS, GraphTemporalNet, NetConfig
-from cellbench.models.physattn import PhysAttnConv, group_softmax, kl_to_prior, prior_distribution
+from cellbench.models.physattn_conv import PhysAttnConv, group_softmax, kl_to_prior, prior_distribution
 from cellbench.models.temporal import TrackLSTM, TrackState, track_keys
-from cellbench.train import attention_kl, gaussian_nll
+from cellbench.train.loop import attention_kl, gaussian_nll
 
 ATOL = 1e-6  # float32 round-off on O(1) values
 
@@ -175,7 +175,7 @@ def test_lanes_do_not_share_state():
 
 
 def test_eta_warms_up_smoothly_from_zero_to_eta_max():
-    from cellbench.train import eta_schedule
+    from cellbench.train.loop import eta_schedule
 
     etas = [eta_schedule(s, 100, 0.5, 0.3) for s in range(101)]
     assert etas[0] == 0.0 and etas[-1] == pytest.approx(0.5) and etas[30] == pytest.approx(0.5)

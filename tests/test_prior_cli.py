@@ -9,8 +9,8 @@ from typer.testing import CliRunner
 from cellbench.cli import app
 from cellbench.io import read_json
 from cellbench.prior import Prior, estimate_prior
-from cellbench.prior.reference_mc import MCConfig, run_mc
-from cellbench.tracks import Tracks, TracksMeta
+from cellbench.prior.validation.reference_mc import MCConfig, run_mc
+from cellbench.data.tracks import Tracks, TracksMeta
 
 KEYS = ("k_inv_um", "S_k", "C_k", "r_um", "c_r", "rho_per_um2", "r_cut_um", "hyperparameters")
 
@@ -55,7 +55,7 @@ def test_cli_prior_needs_exactly_one_source(tmp_path):
 def test_real_hsc_seq02(real_data_dir):
     """HSC seq 02: cells in microwells, ~30 per frame. The estimate must run and find the
     exclusion core (g(r) ~ 0 below ~7 um: cells of radius ~2.7 um do not overlap)."""
-    from cellbench.readers import read_tracks
+    from cellbench.data.readers import read_tracks
 
     tr = read_tracks(real_data_dir / "BF-C2DL-HSC_02_spots.csv")
     prior = estimate_prior(tr)

@@ -13,12 +13,12 @@ from scipy.special import j0
 from cellbench.prior.automatic import estimate_prior
 from cellbench.prior.correlation import direct_correlation_k, direct_correlation_r, interaction_range
 from cellbench.prior.estimator import PriorEstimator
-from cellbench.prior.oz import solve_oz
-from cellbench.prior.potentials import beta_u_from_meta
-from cellbench.prior.reference_mc import MCConfig, run_mc
-from cellbench.prior.reference_tables import SYSTEMS, load_table
+from cellbench.prior.validation.oz import solve_oz
+from cellbench.prior.validation.potentials import beta_u_from_meta
+from cellbench.prior.validation.reference_mc import MCConfig, run_mc
+from cellbench.prior.validation.reference_tables import SYSTEMS, load_table
 from cellbench.prior.structure import pair_histogram
-from cellbench.prior.truth import rel_l2, s_rms
+from cellbench.prior.validation.truth import rel_l2, s_rms
 from cellbench.prior.window import Window, fit_window
 
 REF_DIR = Path(__file__).parent / "data" / "prior_reference"
@@ -159,7 +159,7 @@ def test_estimate_prior_automatic_on_tracks(wca_run):
     """The one obvious entry point, on a Tracks table of a periodic run."""
     import pandas as pd
 
-    from cellbench.tracks import Tracks, TracksMeta
+    from cellbench.data.tracks import Tracks, TracksMeta
 
     frames, L, _ = wca_run
     frames = frames[:60]

@@ -24,10 +24,10 @@ import numpy as np
 import pytest
 
 from cellbench.prior.automatic import estimate_prior
-from cellbench.prior.oz import solve_oz
-from cellbench.prior.potentials import beta_u_from_meta
-from cellbench.prior.reference_tables import SYSTEMS, load_table, make_table
-from cellbench.prior.truth import recovery_errors, reference_by_mc, rel_l2
+from cellbench.prior.validation.oz import solve_oz
+from cellbench.prior.validation.potentials import beta_u_from_meta
+from cellbench.prior.validation.reference_tables import SYSTEMS, load_table, make_table
+from cellbench.prior.validation.truth import recovery_errors, reference_by_mc, rel_l2
 
 pytestmark = pytest.mark.slow
 REF_DIR = Path(__file__).parent / "data" / "prior_reference"
@@ -47,8 +47,8 @@ def _mc_potential(pot: dict) -> dict:
 
 
 def _run(preset: str, overrides: dict):
-    simulators = pytest.importorskip("simulators")
-    sim = simulators.simulate(preset, 0, overrides=overrides)
+    import cellbench.sim  # noqa: E402
+    sim = cellbench.sim.simulate(preset, 0, overrides=overrides)
     pot = sim.meta["potential"]
     rho = sim.meta["n_cells_initial"] / sim.meta["box_um"] ** 2
     ref = reference_by_mc(_mc_potential(pot), rho, n_frames=1000, seed=0)

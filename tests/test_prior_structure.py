@@ -182,7 +182,7 @@ def test_too_few_cells_is_a_config_error():
     import pandas as pd
 
     from cellbench.prior import estimate_prior
-    from cellbench.tracks import Tracks, TracksMeta
+    from cellbench.data.tracks import Tracks, TracksMeta
 
     df = pd.DataFrame({"track_id": [0], "frame": [0], "x_um": [1.0], "y_um": [2.0]})
     with pytest.raises(ConfigError, match="too few cells"):

@@ -9,9 +9,9 @@ import numpy.testing as npt
 import pytest
 
 from cellbench.errors import TracksFormatError
-from cellbench.readers import read_tracks
-from cellbench.readers.common import LeakColumnWarning
-from cellbench.readers.trackmate_csv import read_trackmate_csv
+from cellbench.data.readers import read_tracks
+from cellbench.data.readers.common import LeakColumnWarning
+from cellbench.data.readers.trackmate_csv import read_trackmate_csv
 from tests.conftest import csv_spots, trackmate_csv_text
 
 
@@ -143,7 +143,7 @@ def test_real_bf_c2dl_hsc(real_data_dir, seq, n_rows, n_tracks):
 def test_one_header_layout_keeps_a_first_row_with_a_missing_position(tmp_path):
     """A data row whose POSITION_X is empty is an error on that row, not a second header row."""
     from cellbench.errors import TracksFormatError
-    from cellbench.readers import read_tracks
+    from cellbench.data.readers import read_tracks
 
     path = tmp_path / "spots.csv"
     path.write_text("TRACK_ID,FRAME,POSITION_X,POSITION_Y\n1,0,,2.0\n1,1,3.0,2.0\n")
@@ -153,7 +153,7 @@ def test_one_header_layout_keeps_a_first_row_with_a_missing_position(tmp_path):
 
 def test_negative_track_id_is_refused(tmp_path):
     from cellbench.errors import TracksFormatError
-    from cellbench.readers import read_tracks
+    from cellbench.data.readers import read_tracks
 
     path = tmp_path / "spots.csv"
     path.write_text("TRACK_ID,FRAME,POSITION_X,POSITION_Y\n-1,0,1.0,2.0\n")

@@ -8,8 +8,8 @@ import pytest
 import tifffile
 
 from cellbench.errors import TracksFormatError
-from cellbench.readers import read_tracks
-from cellbench.readers.ctc import GapWarning, label_stats, read_ctc, read_track_file
+from cellbench.data.readers import read_tracks
+from cellbench.data.readers.ctc import GapWarning, label_stats, read_ctc, read_track_file
 from tests.conftest import ctc_division, write_ctc
 
 

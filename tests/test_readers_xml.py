@@ -9,10 +9,10 @@ import numpy.testing as npt
 import pytest
 
 from cellbench.errors import TracksFormatError
-from cellbench.readers import read_tracks
-from cellbench.readers.common import LeakColumnWarning
-from cellbench.readers.branches import split_branches
-from cellbench.readers.trackmate_xml import CalibrationWarning, MergeWarning, read_trackmate_xml
+from cellbench.data.readers import read_tracks
+from cellbench.data.readers.common import LeakColumnWarning
+from cellbench.data.readers.branches import split_branches
+from cellbench.data.readers.trackmate_xml import CalibrationWarning, MergeWarning, read_trackmate_xml
 from tests.conftest import trackmate_xml_text, xml_chain, xml_spot
 
 

@@ -3,10 +3,10 @@ import numpy.testing as npt
 import pandas as pd
 import pytest
 
-from cellbench.dataset import build_dataset
-from cellbench.evaluate import score
-from cellbench.registry import build, load_all
-from cellbench.tracks import Tracks, TracksMeta
+from cellbench.data.dataset import build_dataset
+from cellbench.evaluation.scoring import score
+from cellbench.models.registry import build, load_all
+from cellbench.data.tracks import Tracks, TracksMeta
 from tests.helpers import random_walk_tracks
 
 

@@ -17,15 +17,15 @@ import pandas as pd
 import pytest
 import torch
 
-from cellbench.dataset import build_dataset
+from cellbench.data.dataset import build_dataset
 from cellbench.errors import ConfigError
-from cellbench.pipeline import RunConfig, run
-from cellbench.sim2real import pretraining_dataset, sim_seed_for, training_block_tracks
-from cellbench.splits import frames_of
+from cellbench.runs.pipeline import RunConfig, run
+from cellbench.runs.sim2real import pretraining_dataset, sim_seed_for, training_block_tracks
+from cellbench.data.splits import frames_of
 from tests.helpers import random_walk_tracks
 
-simulators = pytest.importorskip("simulators")
-from simulators.preset_file import read_preset, write_preset  # noqa: E402
+import cellbench.sim  # noqa: E402
+from cellbench.sim.preset_file import read_preset, write_preset  # noqa: E402
 
 TINY = {"n_cells": 10, "box_um": 100.0, "n_frames": 20, "record_every": 20}
 """free ABPs, 10 cells in a 100-um box, 1-s frames: a fast stand-in for a fitted preset."""
@@ -38,7 +38,7 @@ def files(tmp_path_factory):
     walk = root / "walk.parquet"
     random_walk_tracks(n_tracks=10, n_frames=60, seed=3).save(walk)
     tiny = root / "tiny.toml"
-    write_preset(dataclasses.replace(simulators.PRESETS["free-abp"], **TINY), tiny)
+    write_preset(dataclasses.replace(cellbench.sim.PRESETS["free-abp"], **TINY), tiny)
     return walk, tiny
 
 
@@ -56,7 +56,7 @@ def test_sim_seed_derives_from_the_run_seed_and_differs_from_data_seeds():
 
 def test_pretraining_simulation_is_about_as_large_as_the_training_block(files):
     walk, tiny = files
-    from cellbench.tracks import Tracks
+    from cellbench.data.tracks import Tracks
 
     data = build_dataset([Tracks.load(walk)])
     pre = pretraining_dataset(data, str(tiny), run_seed=0)
@@ -95,7 +95,7 @@ def test_sim_and_sim_real_are_scored_on_the_real_test_block(files, tmp_path):
 
 def test_fine_tuning_starts_from_the_pretrained_weights(files, tmp_path, monkeypatch):
     walk, tiny = files
-    import cellbench.models.predictor as predictor
+    import cellbench.train.learned as predictor
 
     calls = []
     original = predictor.fit
@@ -118,9 +118,9 @@ def test_fine_tuning_starts_from_the_pretrained_weights(files, tmp_path, monkeyp
 
 def test_the_loop_loads_init_state_and_refuses_a_mismatch(files):
     walk, _ = files
-    from cellbench.registry import build
-    from cellbench.tracks import Tracks
-    from cellbench.train import TrainConfig, fit
+    from cellbench.models.registry import build
+    from cellbench.data.tracks import Tracks
+    from cellbench.train.loop import TrainConfig, fit
 
     data = build_dataset([Tracks.load(walk)])
     m = build("lstm", train={"epochs": 1}, hidden=8).fit(data, seed=0)
@@ -143,8 +143,8 @@ def test_like_fit_reads_only_training_block_frames(files, tmp_path, monkeypatch)
         seen.append(tracks)
         return types.SimpleNamespace(config=cfg)
 
-    monkeypatch.setitem(sys.modules, "cellbench.fit", types.SimpleNamespace(fit_preset=fake_fit_preset))
-    import cellbench.sim2real as s2r
+    monkeypatch.setitem(sys.modules, "cellbench.simfit", types.SimpleNamespace(fit_preset=fake_fit_preset))
+    import cellbench.runs.sim2real as s2r
 
     monkeypatch.setattr(s2r, "_FIT_CACHE", {})
     res = run(RunConfig(model="lstm", data=(str(walk),), model_options=FAST, train_on="sim", sim_source="like"),
@@ -152,7 +152,7 @@ def test_like_fit_reads_only_training_block_frames(files, tmp_path, monkeypatch)
     (tracks,) = seen
     blocks = res.metrics["sim2real"]["sequences"]
     assert blocks[0]["description"].startswith("fitted to the training block")
-    from cellbench.tracks import Tracks
+    from cellbench.data.tracks import Tracks
 
     data = build_dataset([Tracks.load(walk)])
     train_frames = set(frames_of(data.blocks, 0, "train").tolist())
@@ -191,7 +191,7 @@ def test_cli_run_train_on_sim(files, tmp_path):
 # -- the sweep axis and the sim-to-real table -------------------------------------------------------
 
 def test_a_real_spec_keeps_the_key_it_had_before_the_axis(files, tmp_path):
-    from cellbench.sweep.config import RunSpec
+    from cellbench.sweep.spec import RunSpec
     from cellbench.sweep.store import run_key
 
     spec = RunSpec("lstm", ("walk.parquet",), 0)
@@ -230,8 +230,8 @@ def test_sweep_axis_applies_to_learned_models_only(files, tmp_path):
 
 
 def test_sweep_with_the_axis_runs_and_the_table_equals_the_result_files(files, tmp_path):
-    from cellbench.leaderboard import fmt_mean_ci
-    from cellbench.leaderboard_pages import hsc_page, sim2real_page, write_pages
+    from cellbench.leaderboard.tables import fmt_mean_ci
+    from cellbench.leaderboard.pages import hsc_page, sim2real_page, write_pages
     from cellbench.sweep import ResultStore
     from cellbench.sweep.runner import run_sweep
 

@@ -3,7 +3,7 @@
 from typer.testing import CliRunner
 
 from cellbench.cli import app
-from simulators import PRESETS
+from cellbench.sim import PRESETS
 
 runner = CliRunner()
 

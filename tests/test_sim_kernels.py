@@ -7,10 +7,10 @@ import numpy.testing as npt
 import pytest
 from scipy import stats
 
-from simulators import _kernels as K
-from simulators.config import SimConfig
-from simulators.engine import initial_state, kernel_params, simulate
-from simulators.potentials import PairPotential
+from cellbench.sim import kernels as K
+from cellbench.sim.config import SimConfig
+from cellbench.sim.engine import initial_state, kernel_params, simulate
+from cellbench.sim.potentials import PairPotential
 
 
 def test_rng_is_a_pure_function_with_unit_normals():

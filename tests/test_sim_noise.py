@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 
 from cellbench.errors import ConfigError
-from simulators import simulate
-from simulators.engine import config_hash, resolve_config
-from simulators.noise import localization_noise_um
+from cellbench.sim import simulate
+from cellbench.sim.engine import config_hash, resolve_config
+from cellbench.sim.noise import localization_noise_um
 
 SIGMA = 0.5
 # passive, non-interacting, the whole periodic box observed: the exact case for the statistics
@@ -129,8 +129,8 @@ def test_observation_is_decided_by_the_true_position():
 # -- the oracle and the noise floor ------------------------------------------------------------
 
 def _dataset(run):
-    from cellbench.dataset import build_dataset
-    from cellbench.simdata import SimTruth
+    from cellbench.data.dataset import build_dataset
+    from cellbench.runs.simulated import SimTruth
 
     return build_dataset([run.tracks], truths=[SimTruth(run.truth, run.pairs, run.meta, "")])
 
@@ -142,7 +142,7 @@ def _all_rows_rmse(pred, data):
 
 
 def test_noise_floor_formula():
-    from cellbench.simdata import noise_floor
+    from cellbench.runs.simulated import noise_floor
 
     f = noise_floor(0.1, 1.0, 0.5)
     assert f["thermal_um2"] == pytest.approx(0.2) and f["localization_um2"] == pytest.approx(0.5)
@@ -160,8 +160,8 @@ def test_noise_floor_formula():
 
 def test_oracle_rmse_on_passive_noisy_cells_is_the_floor(passive_pair):
     """Passive free cells: the oracle predicts 0, its per-axis RMSE is sqrt(2 D_t tau + 2 sigma^2)."""
-    from baselines.oracle import Oracle
-    from cellbench.simdata import dataset_noise_floor
+    from cellbench.models.oracle import Oracle
+    from cellbench.runs.simulated import dataset_noise_floor
 
     for run in passive_pair:
         data = _dataset(run)
@@ -191,8 +191,8 @@ def test_a_model_reading_the_noisy_past_beats_the_oracle_but_not_the_kalman_floo
 
 def test_interacting_oracle_error_is_its_noise_free_residual_plus_localization(crowded_pair):
     """Crowded active disks: the oracle's MSE on noisy targets = its residual on the truth + 2 sigma^2."""
-    from baselines.oracle import Oracle
-    from cellbench.simdata import dataset_noise_floor
+    from cellbench.models.oracle import Oracle
+    from cellbench.runs.simulated import dataset_noise_floor
 
     for run in crowded_pair:
         data = _dataset(run)
@@ -200,7 +200,7 @@ def test_interacting_oracle_error_is_its_noise_free_residual_plus_localization(c
         rmse = _all_rows_rmse(Oracle().fit(data).predict(data), data)
         floor = dataset_noise_floor(data, "train")
         assert floor["thermal_um2"] == pytest.approx(2 * 0.1 * 2.0)
-        from cellbench.simdata import oracle_residual_um2
+        from cellbench.runs.simulated import oracle_residual_um2
 
         residual = oracle_residual_um2(run.truth, run.tracks, rows)
         expect = np.sqrt(residual + 2 * run.meta["sigma_loc_um"] ** 2)
@@ -210,8 +210,8 @@ def test_interacting_oracle_error_is_its_noise_free_residual_plus_localization(c
 
 
 def test_leaderboard_shows_the_floor_under_simulated_tables():
-    from cellbench.leaderboard import collect, markdown_table, summarize
-    from cellbench.simdata import noise_floor
+    from cellbench.leaderboard.tables import collect, markdown_table, summarize
+    from cellbench.runs.simulated import noise_floor
 
     floor = {**noise_floor(0.1, 1.0, 0.5), "oracle_residual_rmse_um": 0.45, "oracle_expected_rmse_um": 0.84}
 
@@ -241,9 +241,9 @@ def test_leaderboard_shows_the_floor_under_simulated_tables():
 
 def test_run_records_the_noise_floor(tmp_path, monkeypatch, passive_pair):
     """``cellbench run`` on simulated data writes the floor of its test targets in metrics.json."""
-    import cellbench.pipeline as pipeline
+    import cellbench.runs.pipeline as pipeline
     from cellbench.io import read_json
-    from cellbench.simdata import SimTruth
+    from cellbench.runs.simulated import SimTruth
 
     noisy = passive_pair[1]
     monkeypatch.setattr(pipeline, "load_simulated",

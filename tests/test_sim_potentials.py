@@ -5,8 +5,8 @@ import numpy.testing as npt
 import pytest
 
 from cellbench.errors import ConfigError
-from simulators import _kernels as K
-from simulators import potentials as P
+from cellbench.sim import kernels as K
+from cellbench.sim import potentials as P
 
 POTENTIALS = [
     P.PairPotential("wca", sigma_um=10.0, epsilon_kT=2.0),

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from cellbench.errors import ConfigError
-from cellbench.tracks import Tracks
-from simulators import PRESETS, SimConfig, cached_dataset, load_run, potentials, simulate, write_run
+from cellbench.data.tracks import Tracks
+from cellbench.sim import PRESETS, SimConfig, cached_dataset, load_run, potentials, simulate, write_run
 
 SMALL = {"n_frames": 8, "record_every": 20, "n_equil_steps": 20}
 FILES = ["tracks.parquet", "truth.parquet", "pairs.parquet", "meta.json", "trajectory.gsd", "snapshot.png", "msd.png"]
@@ -88,7 +88,7 @@ def test_cached_dataset_generates_once(tmp_path, monkeypatch):
     assert os.stat(first / "meta.json").st_mtime_ns == stamp  # reused, not regenerated
     assert first.name.startswith("microwell-hsc-seed0-")
     monkeypatch.setenv("CELLBENCH_CACHE", str(tmp_path / "env"))
-    from simulators.output import cache_root
+    from cellbench.sim.output import cache_root
 
     assert cache_root() == tmp_path / "env" / "sim"
 

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from cellbench.dataset import build_dataset
+from cellbench.data.dataset import build_dataset
 from cellbench.errors import ConfigError
-from cellbench.splits import SPLITS, frames_of, time_blocks
+from cellbench.data.splits import SPLITS, frames_of, time_blocks
 from tests.helpers import random_walk_tracks
 
 

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from cellbench.errors import ConfigError
-from cellbench.leaderboard import collect, summarize, write_leaderboards
+from cellbench.leaderboard.tables import collect, summarize, write_leaderboards
 from cellbench.sweep import ResultStore, load_sweep
 from cellbench.sweep.runner import run_sweep
 from tests.helpers import random_walk_tracks

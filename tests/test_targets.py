@@ -1,7 +1,7 @@
 import numpy as np
 import numpy.testing as npt
 
-from cellbench.targets import displacement_targets, history_um, neighbour_rows, track_age_frames
+from cellbench.data.targets import displacement_targets, history_um, neighbour_rows, track_age_frames
 from tests.helpers import random_walk_tracks, table
 
 

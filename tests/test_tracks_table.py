@@ -8,7 +8,7 @@ import pandas.testing as pdt
 import pytest
 
 from cellbench.errors import TracksFormatError
-from cellbench.tracks import NO_PARENT, Tracks, TracksMeta
+from cellbench.data.tracks import NO_PARENT, Tracks, TracksMeta
 
 
 def _df(**override) -> pd.DataFrame:

@@ -11,13 +11,13 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from cellbench.batching import TargetScaler, build_frames
-from cellbench.dataset import build_dataset
-from cellbench.evaluate import score
-from cellbench.registry import build, load_all
-from cellbench.simdata import SimTruth
+from cellbench.inputs.batching import TargetScaler, build_frames
+from cellbench.data.dataset import build_dataset
+from cellbench.evaluation.scoring import score
+from cellbench.models.registry import build, load_all
+from cellbench.runs.simulated import SimTruth
 
-simulators = pytest.importorskip("simulators")
+import cellbench.sim  # noqa: E402
 
 SMALL = {"n_frames": 150, "box_um": 120.0, "n_cells": 92, "fov_um": (10.0, 10.0, 110.0, 110.0)}
 """The `default` preset (active soft discs, phi 0.5) shrunk to ~65 observed cells x 150 frames."""
@@ -26,7 +26,7 @@ FAST = {"train": {"epochs": 20}, "hidden": 16}
 
 @pytest.fixture(scope="module")
 def sim():
-    r = simulators.simulate("default", 1, overrides=SMALL)
+    r = cellbench.sim.simulate("default", 1, overrides=SMALL)
     truth = r.tracks.df[["track_id", "frame"]].merge(r.truth, on=["track_id", "frame"], how="left")
     return r.tracks, SimTruth(truth, r.pairs, r.meta, "in-memory")
 
@@ -99,8 +99,8 @@ def test_features_at_t_ignore_later_frames(sim):
 
 
 def test_prior_uses_training_frames_only(sim):
-    from cellbench.models.prior_link import edge_prior
-    from cellbench.splits import frames_of
+    from cellbench.prior.edges import edge_prior
+    from cellbench.data.splits import frames_of
 
     tracks, _ = sim
     data = build_dataset([tracks])
@@ -116,7 +116,7 @@ def test_prior_uses_training_frames_only(sim):
 
 def test_checkpoint_is_a_state_dict_loadable_with_weights_only(tmp_path, data, fitted):
     from cellbench.models.net import GraphTemporalNet
-    from cellbench.train import load_checkpoint, save_checkpoint
+    from cellbench.train.loop import load_checkpoint, save_checkpoint
 
     model = fitted["physattn"]
     save_checkpoint(tmp_path / "checkpoint.pt", model.fit_result.best_state)
@@ -137,7 +137,7 @@ def test_heteroscedastic_model_predicts_positive_sigma(data):
 
 def test_small_data_fraction_uses_fewer_frames(sim):
     """train_fraction lives in the dataset (splits.shrink_train): the loop trains on the shrunk block only."""
-    from cellbench.train import training_lanes
+    from cellbench.train.loop import training_lanes
 
     tracks, truth = sim
     full_data, small_data = build_dataset([tracks], truths=[truth]), build_dataset([tracks], truths=[truth], train_fraction=0.1)
@@ -161,7 +161,7 @@ def test_every_model_is_registered_and_listed_in_help():
 
 
 def test_pipeline_on_a_simulated_preset_writes_the_run_folder(tmp_path, monkeypatch, sim):
-    import cellbench.pipeline as pipeline
+    import cellbench.runs.pipeline as pipeline
 
     monkeypatch.setattr(pipeline, "is_preset", lambda name: name == "tiny")
     monkeypatch.setattr(pipeline, "load_simulated", lambda name, seed=0: sim)

@@ -9,7 +9,7 @@ import typer
 
 from cellbench.commands.options import positive
 from cellbench.errors import ConfigError
-from cellbench.report import console
+from cellbench.commands.console import console
 
 
 def prior(
@@ -28,7 +28,7 @@ def prior(
     Carlo run of the same potential, or PY) and the recovery errors are written too; on any data a
     uniform-random null with the same window and cells per frame tells whether c(r) stands out.
     """
-    from cellbench.prior.pipeline import first_frames, run_prior
+    from cellbench.runs.prior_report import first_frames, run_prior
 
     if (tracks is None) == (preset is None):
         raise ConfigError("give exactly one of --tracks FILE and --preset NAME")
@@ -37,14 +37,14 @@ def prior(
     meta = None
     if preset is not None:
         try:
-            import simulators
+            import cellbench.sim
         except ImportError as err:
             raise ConfigError(f"--preset needs the simulators package ({err})") from err
         console.print(f"simulating {preset} (seed {seed}) ...")
-        sim = simulators.simulate(preset, seed)
+        sim = cellbench.sim.simulate(preset, seed)
         data, meta = sim.tracks, sim.meta
     else:
-        from cellbench.readers import read_tracks
+        from cellbench.data.readers import read_tracks
 
         data = read_tracks(tracks, pixel_um=pixel_um)
     data = first_frames(data, frames)

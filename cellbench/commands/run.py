@@ -10,11 +10,11 @@ import typer
 
 from cellbench.commands.options import positive
 from cellbench.errors import ConfigError
-from cellbench.pipeline import DEFAULT_DATA, RunConfig
-from cellbench.pipeline import run as run_pipeline
-from cellbench.registry import load_all
-from cellbench.report import console, metrics_table
-from cellbench.sim2real import DEFAULT_SIM_SOURCE, TRAIN_ON
+from cellbench.runs.pipeline import DEFAULT_DATA, RunConfig
+from cellbench.runs.pipeline import run as run_pipeline
+from cellbench.models.registry import load_all
+from cellbench.commands.console import console, metrics_table
+from cellbench.runs.sim2real import DEFAULT_SIM_SOURCE, TRAIN_ON
 
 TABLE_KEYS = ["r2", "rmse_dx_um", "rmse_dy_um", "skill_vs_zero", "skill_vs_const_velocity",
               "oracle_ratio", "r2_of_oracle", "nll", "coverage_90"]
@@ -22,7 +22,7 @@ TABLE_KEYS = ["r2", "rmse_dx_um", "rmse_dy_um", "skill_vs_zero", "skill_vs_const
 
 
 TrainOn = Enum("TrainOn", {name.replace("+", "_"): name for name in TRAIN_ON}, type=str)
-"""--train-on choices (the values of :data:`cellbench.sim2real.TRAIN_ON`)."""
+"""--train-on choices (the values of :data:`cellbench.runs.sim2real.TRAIN_ON`)."""
 
 
 def _model_help() -> str:

@@ -1,7 +1,7 @@
 """``cellbench simulate``: run a simulator preset and write tracks, truth, pairs, GSD and PNGs.
 
-``--preset`` takes a preset name or a TOML preset file (:mod:`simulators.preset_file`).
-``--like FILE`` fits a preset to a tracks file (:func:`cellbench.fit.fit_preset`), writes it as
+``--preset`` takes a preset name or a TOML preset file (:mod:`cellbench.sim.preset_file`).
+``--like FILE`` fits a preset to a tracks file (:func:`cellbench.simfit.fit_preset`), writes it as
 ``preset.toml``, simulates it into ``sim/`` and writes ``fit.md``, ``fit.png`` and ``fit.json``.
 """
 
@@ -28,7 +28,7 @@ def parse_sets(items: list[str] | None) -> dict[str, str]:
 
 
 def _run_with_progress(label: str, cfg_or_name, seed: int, overrides: dict | None):
-    import simulators
+    import cellbench.sim
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     with Progress(TextColumn(f"simulating {label}"), BarColumn(), MofNCompleteColumn(), TextColumn("frames"),
@@ -38,7 +38,7 @@ def _run_with_progress(label: str, cfg_or_name, seed: int, overrides: dict | Non
         def progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        return simulators.simulate(cfg_or_name, seed, overrides, progress=progress)
+        return cellbench.sim.simulate(cfg_or_name, seed, overrides, progress=progress)
 
 
 def simulate_like(like: Path, out: Path, seed: int, max_lag_frames: int, corrections: int) -> dict:
@@ -48,18 +48,18 @@ def simulate_like(like: Path, out: Path, seed: int, max_lag_frames: int, correct
     ``out/sim/`` (the simulation run, as ``cellbench simulate`` writes it), ``out/fit.md``,
     ``out/fit.png`` and ``out/fit.json`` (real vs simulated statistics). Returns the comparison.
     """
-    import simulators
-    from cellbench.fit import fit_preset
-    from cellbench.fit.report import write_report
-    from cellbench.fit.summary import summarize
-    from cellbench.readers import read_tracks
-    from simulators.preset_file import write_preset
+    import cellbench.sim
+    from cellbench.simfit import fit_preset
+    from cellbench.simfit.report import write_report
+    from cellbench.simfit.summary import summarize
+    from cellbench.data.readers import read_tracks
+    from cellbench.sim.preset_file import write_preset
 
     real_tracks = read_tracks(like)
     if real_tracks.meta.source_path is None:  # e.g. a parquet saved from a simulation: errors name the file given
         import dataclasses
 
-        from cellbench.tracks import Tracks
+        from cellbench.data.tracks import Tracks
 
         real_tracks = Tracks(real_tracks.df, dataclasses.replace(real_tracks.meta, source_path=str(like)))
     typer.echo(f"fitting a preset to {like} ({real_tracks.n_rows} spots, {len(real_tracks.track_ids)} tracks)")
@@ -70,7 +70,7 @@ def simulate_like(like: Path, out: Path, seed: int, max_lag_frames: int, correct
                         f"by cellbench simulate --like (seed {seed}); simulate it with --preset {preset_path}")
     result = _run_with_progress(fit.stats["dataset"], fit.config, seed, None)
     sim_dir = out / "sim"
-    simulators.write_run(result, sim_dir)
+    cellbench.sim.write_run(result, sim_dir)
     real = summarize(real_tracks, max_lag_frames)
     sim = summarize(result.tracks, max_lag_frames)
     return write_report(out, fit, real, sim, str(sim_dir), str(preset_path), seed)
@@ -94,13 +94,13 @@ def simulate(
 ) -> None:
     """Simulate PRESET with SEED and write tracks.parquet, truth.parquet, pairs.parquet, meta.json,
     trajectory.gsd, snapshot.png and msd.png under OUT; or, with --like FILE, fit a preset to FILE first."""
-    import simulators
-    from simulators.preset_file import is_preset_path, read_preset
-    from simulators.presets import describe
+    import cellbench.sim
+    from cellbench.sim.preset_file import is_preset_path, read_preset
+    from cellbench.sim.presets import describe
 
     if list_:
-        width = max(map(len, simulators.PRESETS))
-        for name in simulators.PRESETS:
+        width = max(map(len, cellbench.sim.PRESETS))
+        for name in cellbench.sim.PRESETS:
             typer.echo(f"{name:<{width}}  {describe(name)}")
         return
     if out is None:
@@ -125,12 +125,12 @@ def simulate(
         return
     source = read_preset(Path(preset)) if is_preset_path(preset) else preset
     # validate preset, keys and values before spending time on numba
-    simulators.engine.resolve_config(source, overrides)
+    cellbench.sim.engine.resolve_config(source, overrides)
 
     t0 = time.perf_counter()
     result = _run_with_progress(preset, source, seed, overrides)
     secs = time.perf_counter() - t0
-    simulators.write_run(result, out)
+    cellbench.sim.write_run(result, out)
     n = result.tracks.cells_per_frame()
     typer.echo(f"wrote {out} ({result.tracks.n_rows} spots, {len(result.tracks.track_ids)} tracks, "
                f"{n.iloc[0]}-{n.iloc[-1]} cells per frame, {len(result.pairs)} pairs; simulated in {secs:.1f} s)")

@@ -8,11 +8,11 @@ from typing import Annotated, Optional
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from cellbench.audit import displacement_stats, leak_audit
-from cellbench.leaderboard import write_leaderboards
-from cellbench.leaderboard_pages import write_pages
-from cellbench.readers import read_tracks
-from cellbench.report import console
+from cellbench.leaderboard.audit import displacement_stats, leak_audit
+from cellbench.leaderboard.tables import write_leaderboards
+from cellbench.leaderboard.pages import write_pages
+from cellbench.data.readers import read_tracks
+from cellbench.commands.console import console
 from cellbench.sweep import ResultStore, load_sweep
 
 

@@ -10,9 +10,9 @@ import typer
 from rich.table import Table
 
 from cellbench.commands.options import positive
-from cellbench.readers import read_tracks
-from cellbench.report import console
-from cellbench.targets import displacement_targets
+from cellbench.data.readers import read_tracks
+from cellbench.commands.console import console
+from cellbench.data.targets import displacement_targets
 
 app = typer.Typer(no_args_is_help=True, help="Inspect tracks files.")
 

@@ -8,14 +8,14 @@ r"""The one network behind every learned model: node encoder, two graph blocks, 
 
 Models differ only in ``Conv`` (:data:`CONVS`):
 
-- ``physattn``: :class:`~cellbench.models.physattn.PhysAttnConv`, the prior
+- ``physattn``: :class:`~cellbench.models.physattn_conv.PhysAttnConv`, the prior
   :math:`\gamma \tilde C_{ij}` added to the logits (the paper's method);
 - ``transformer``: PyG ``TransformerConv`` (physattn without prior);
 - ``gat``: PyG ``GATConv`` without added self loops;
 - ``none``: no graph (a per-track LSTM on the node features).
 
-All graph convs get the same edge features (:func:`cellbench.batching.edge_features`).
-The output is in standardized target units (see :mod:`cellbench.batching`).
+All graph convs get the same edge features (:func:`cellbench.inputs.batching.edge_features`).
+The output is in standardized target units (see :mod:`cellbench.inputs.batching`).
 """
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch_geometric.nn import GATConv, TransformerConv
 
-from cellbench.batching import EDGE_DIM
+from cellbench.inputs.batching import EDGE_DIM
 from cellbench.errors import ConfigError
-from cellbench.models.physattn import PhysAttnConv
+from cellbench.models.physattn_conv import PhysAttnConv
 from cellbench.models.temporal import TrackLSTM, TrackState
 
 CONVS = ("physattn", "transformer", "gat", "none")

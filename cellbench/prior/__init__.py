@@ -23,7 +23,7 @@ Modules
 from cellbench.prior.automatic import estimate_prior
 from cellbench.prior.correlation import interaction_range
 from cellbench.prior.estimator import PriorEstimator
-from cellbench.prior.oz import OZResult, solve_oz
+from cellbench.prior.validation.oz import OZResult, solve_oz
 from cellbench.prior.projection import EdgeNormalizer, project_prior, segment_softmax
 from cellbench.prior.result import Prior
 from cellbench.prior.window import Window, fit_window

@@ -20,9 +20,11 @@ from cellbench.prior.correlation import (
     core_radius,
     direct_correlation_k,
     direct_correlation_r,
+    finite_size_error_gain,
     finite_size_tail_correction,
-    integrated_autocorr_time,
     interaction_range,
+    s0_resolution,
+    s0_standard_error,
     shell_areas_um2,
     smooth_tail,
     structure_factor_from_h,
@@ -127,10 +129,12 @@ class PriorEstimator:
         sequence). Returns ``self``.
 
         Each frame's own :math:`S_f(0) = 1 + \rho \int_0^{r_c} h_f\, d^2r` is kept to report how
-        many independent frames the estimate rests on (``diagnostics``): in a bounded window it
-        scatters far more than in a periodic box (measured: std 0.14-0.18 for ~1000 WCA cells at
-        packing 0.40 in a field of view, 0.045 for the periodic box of 2000 around it), and
-        consecutive frames of a slow system are correlated over many frames.
+        many independent frames the estimate rests on and the standard error of S(0), propagated
+        through the tail correction (``diagnostics``, see
+        :func:`~cellbench.prior.correlation.s0_standard_error`): in a bounded window it scatters
+        far more than in a periodic box (measured: std 0.14-0.18 for ~1000 WCA cells at packing
+        0.40 in a field of view, 0.045 for the periodic box of 2000 around it), and consecutive
+        frames of a slow system are correlated over many frames.
         """
         if reset:
             self._reset()
@@ -176,11 +180,12 @@ class PriorEstimator:
         # frames with fewer than 2 cells have no pairs and do not count in g (they do count in rho)
         g = self._num / (self._n_pair_frames * shell_areas_um2(edges))
         h = g - 1.0
-        s0_lp, delta = None, 0.0
+        s0_lp, delta, gain = None, 0.0, 1.0
         if self.tail_correction:
             # offsets (1 - S0)/N_f averaged over frames: N = harmonic mean, A = N / rho
             n_harm = self._n_pair_frames / self._sum_inv_n
             h, s0_lp, delta = finite_size_tail_correction(h, edges, rho, n_harm, n_harm / rho)
+            gain = finite_size_error_gain(self.r_max_um, n_harm / rho)
         spacing = rho**-0.5
         core = core_radius(r_c, g)
         core_used = float(np.clip(core if core is not None else 0.2 * spacing, 0.2 * spacing, 2.0 * spacing))
@@ -204,20 +209,17 @@ class PriorEstimator:
             "k_guard_inv_um": 2 * np.pi / self.window.size_um,
             "k_guard_note": "S(k) for k < 2 pi / window size rests on the integral of h up to r_c only: low resolution",
             "k_S_small_inv_um": k[small],
-            **self._frame_statistics(rho),
+            **self._frame_statistics(rho, gain, float(S[0])),
         }
         return dict(k=k, S=S, C=C, r=r_c, c=c, g=g, h=h, rho=rho, r_cut=r_cut, hyper=hyper, diag=diag)
 
-    def _frame_statistics(self, rho: float) -> dict:
-        """Spread and autocorrelation of the single-frame S(0) (before the tail correction)."""
-        s0 = 1.0 + rho * (np.asarray(self._pair_integral) - np.pi * self.r_max_um**2)
-        tau = integrated_autocorr_time(s0)
-        return {
-            "S0_frame_std": float(np.std(s0)),
-            "S0_autocorr_frames": tau,
-            "n_independent_frames": len(s0) / tau,
-            "S0_standard_error": float(np.std(s0) * np.sqrt(tau / max(len(s0), 1))),
-        }
+    def _frame_statistics(self, rho: float, gain: float, s0: float) -> dict:
+        """Spread and autocorrelation of the single-frame S(0) (before the tail correction), the
+        standard error of the reported S(0) = S(k = 0) (after it: times ``gain``) and whether
+        S(0) is resolved from zero."""
+        s0_frames = 1.0 + rho * (np.asarray(self._pair_integral) - np.pi * self.r_max_um**2)
+        stats = s0_standard_error(s0_frames, gain)
+        return {**stats, **s0_resolution(s0, stats["S0_standard_error"])}
 
     def _hyperparameters(self, k_max: float, dk: float, core: float | None, core_used: float) -> dict:
         """Every value the estimate used, given or chosen (written to ``prior.json``)."""

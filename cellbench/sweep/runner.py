@@ -14,7 +14,7 @@ from pathlib import Path
 
 from cellbench.errors import ConfigError
 from cellbench.io import sha256_file
-from cellbench.sweep.config import SweepConfig
+from cellbench.sweep.spec import SweepConfig
 from cellbench.sweep.store import ResultStore, code_version, run_key
 from cellbench.sweep.task import execute
 
@@ -34,12 +34,12 @@ def prepare_dataset(dataset: str) -> tuple[str, str]:
     cache instead of simulating; workers elsewhere regenerate the identical bytes.
     """
     if dataset.startswith("preset:"):
-        import simulators
+        import cellbench.sim
 
         name = dataset.removeprefix("preset:")
-        if name not in simulators.PRESETS:
-            raise ConfigError(f"dataset {dataset!r}: unknown preset; presets are {sorted(simulators.PRESETS)}")
-        folder = Path(simulators.cached_dataset(name, seed=0))
+        if name not in cellbench.sim.PRESETS:
+            raise ConfigError(f"dataset {dataset!r}: unknown preset; presets are {sorted(cellbench.sim.PRESETS)}")
+        folder = Path(cellbench.sim.cached_dataset(name, seed=0))
         return name, sha256_file(folder / "tracks.parquet")
     path = Path(dataset)
     if path.is_dir():

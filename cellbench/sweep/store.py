@@ -17,34 +17,34 @@ from cellbench.io import read_json, write_json
 
 # Modules that only present finished results (tables, pages, the CLI): editing them must not
 # invalidate a sweep's results, so they stay out of the code version.
-PRESENTATION_ONLY = ("cellbench/leaderboard", "cellbench/report.py",
-                     "cellbench/audit.py", "cellbench/cli.py", "cellbench/commands/", "cellbench/fit/report.py")
+PRESENTATION_ONLY = ("cellbench/leaderboard/", "cellbench/cli.py", "cellbench/commands/", "cellbench/simfit/report.py")
 
 
 def code_version(root: Path | None = None) -> str:
-    """Package version plus a hash of the Python sources that compute results.
+    """Package version plus a hash of the contents of the Python sources that compute results.
 
     A content hash, not the git commit: committing a regenerated table or a README change does
     not invalidate finished results, while any change to the code that computes them does. The
-    sources of cellbench, simulators and baselines under ``root`` (default: this checkout) count,
+    ``*.py`` files of the ``cellbench`` package under ``root`` (default: this checkout) count,
     except :data:`PRESENTATION_ONLY`.
+
+    Only contents enter the hash, not paths: the sorted sha256 of every file. A pure move (same
+    bytes, new folder) keeps the version, so it re-keys results only when a move also edits the
+    file (its imports), and then once.
     """
     root = Path(cellbench.__file__).resolve().parents[1] if root is None else Path(root)
-    h = hashlib.sha256()
-    for path in source_files(root):
-        h.update(str(path.relative_to(root)).encode())
-        h.update(path.read_bytes())
+    digests = sorted(hashlib.sha256(path.read_bytes()).hexdigest() for path in source_files(root))
+    h = hashlib.sha256("\n".join(digests).encode())
     return f"{cellbench.__version__}+src.{h.hexdigest()[:12]}"
 
 
 def source_files(root: Path) -> list[Path]:
-    """The ``*.py`` files under ``root`` that enter :func:`code_version`, sorted."""
+    """The ``*.py`` files under ``root/cellbench`` that enter :func:`code_version`, sorted."""
     files = []
-    for pkg in ("cellbench", "simulators", "baselines"):
-        for path in sorted((root / pkg).rglob("*.py")):
-            rel = path.relative_to(root).as_posix()
-            if not rel.startswith(PRESENTATION_ONLY):
-                files.append(path)
+    for path in sorted((root / "cellbench").rglob("*.py")):
+        rel = path.relative_to(root).as_posix()
+        if not rel.startswith(PRESENTATION_ONLY):
+            files.append(path)
     return files
 
 

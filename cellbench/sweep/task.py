@@ -26,8 +26,8 @@ def nest(options: dict) -> dict:
 
 
 def _run_config(spec: dict, data_paths: list[str]):
-    """The :class:`~cellbench.pipeline.RunConfig` of a spec dict (:meth:`RunSpec.to_dict`)."""
-    from cellbench.pipeline import RunConfig
+    """The :class:`~cellbench.runs.pipeline.RunConfig` of a spec dict (:meth:`RunSpec.to_dict`)."""
+    from cellbench.runs.pipeline import RunConfig
 
     return RunConfig(
         model=spec["model"], data=tuple(data_paths), split=spec["split"], test_seq=spec.get("test_seq"),
@@ -48,7 +48,7 @@ def execute(spec: dict, data_paths: list[str], run_dir: str | None = None) -> di
     except ImportError:
         pass
     try:
-        from cellbench.pipeline import run
+        from cellbench.runs.pipeline import run
 
         cfg = _run_config(spec, data_paths)
         with tempfile.TemporaryDirectory() as tmp:

@@ -1,1 +1,0 @@
-"""Baseline predictors: trivial references, the simulator oracle and learned baselines."""

@@ -1,0 +1,93 @@
+r"""Targets and causal per-track history, computed row by row on a :class:`Tracks` table.
+
+The target (the paper's eq. 1) is the one-step displacement within a track,
+
+.. math:: \mathbf y_i^t = \mathbf x_i^{t+1} - \mathbf x_i^t \quad [\mathrm{um\ per\ frame}],
+
+defined only when the same track has a spot in frame t+1 (mask :math:`m_i^t`); gaps are not
+bridged. History features at frame t use frames <= t only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from cellbench.data.tracks import Tracks
+
+
+def _row_lookup(track_id: np.ndarray, frame: np.ndarray):
+    """A function (track_id, frame) -> row index or -1, vectorised by a sorted integer key."""
+    f_span = int(frame.max()) + 3  # frames -1 and max+1 are queried too
+    tid0 = int(track_id.min())
+    keys = (track_id - tid0) * f_span + (frame + 1)
+    order = np.argsort(keys, kind="stable")
+    sorted_keys = keys[order]
+
+    def lookup(tid: np.ndarray, f: np.ndarray) -> np.ndarray:
+        q = (tid - tid0) * f_span + (f + 1)
+        pos = np.searchsorted(sorted_keys, q)
+        pos = np.minimum(pos, len(sorted_keys) - 1)
+        found = (sorted_keys[pos] == q) & (f >= 0) & (f < f_span - 2)
+        return np.where(found, order[pos], -1)
+
+    return lookup
+
+
+def wrap_displacement(d_um: np.ndarray, tracks: Tracks) -> np.ndarray:
+    """Minimum-image displacement when the cells fill a periodic box (:attr:`Tracks.periodic_box_um`)."""
+    box = tracks.periodic_box_um
+    if box is None:
+        return d_um
+    return d_um - box * np.round(d_um / box)
+
+
+def neighbour_rows(tracks: Tracks, lag_frames: int) -> np.ndarray:
+    """(n_rows,) index of the same track's row ``lag_frames`` later (negative: earlier), or -1."""
+    tid = tracks.df["track_id"].to_numpy()
+    frame = tracks.df["frame"].to_numpy()
+    return _row_lookup(tid, frame)(tid, frame + lag_frames)
+
+
+def displacement_targets(tracks: Tracks) -> tuple[np.ndarray, np.ndarray]:
+    """One-step displacement targets.
+
+    Returns
+    -------
+    y_um : (n_rows, 2) float64, :math:`x^{t+1} - x^t` in um per frame; NaN where invalid.
+    valid : (n_rows,) bool, the mask :math:`m_i^t` (the same track has frame t+1).
+    """
+    nxt = neighbour_rows(tracks, +1)
+    valid = nxt >= 0
+    pos = tracks.positions_um()
+    y = np.full_like(pos, np.nan)
+    y[valid] = wrap_displacement(pos[nxt[valid]] - pos[valid], tracks)
+    return y, valid
+
+
+def history_um(tracks: Tracks, n_lags: int) -> np.ndarray:
+    r"""Past one-step displacements of each row's track, using frames <= t only.
+
+    Lag l (1-based) is :math:`x^{t-l+1} - x^{t-l}`; lag 1 is the latest step, :math:`x^t - x^{t-1}`.
+
+    Returns
+    -------
+    (n_rows, n_lags, 2) float64 in um per frame, NaN where the track lacks that history.
+    """
+    tid = tracks.df["track_id"].to_numpy()
+    frame = tracks.df["frame"].to_numpy()
+    lookup = _row_lookup(tid, frame)
+    pos = tracks.positions_um()
+    out = np.full((len(pos), n_lags, 2), np.nan)
+    later = np.arange(len(pos))
+    for lag in range(n_lags):
+        earlier = np.where(later >= 0, lookup(tid, frame - lag - 1), -1)
+        ok = (later >= 0) & (earlier >= 0)
+        out[ok, lag] = wrap_displacement(pos[later[ok]] - pos[earlier[ok]], tracks)
+        later = earlier
+    return out
+
+
+def track_age_frames(tracks: Tracks) -> np.ndarray:
+    """(n_rows,) frames since the track's first spot (0 at its first frame): a causal feature."""
+    first = tracks.df.groupby("track_id")["frame"].transform("min").to_numpy()
+    return tracks.df["frame"].to_numpy() - first

@@ -1,0 +1,1 @@
+"""Every metric (pointwise, uncertainty, interactions) and the scoring and outputs of a run."""

@@ -1,0 +1,219 @@
+r"""Frames -> tensors -> batches: what every learned model reads, and nothing else.
+
+For each frame t of each sequence, :func:`build_frames` makes a :class:`FrameData` holding
+
+=================  ===========================  ==============================================
+name               shape                        meaning
+=================  ===========================  ==============================================
+``x``              (n_nodes, n_features)        causal node features (frames <= t only)
+``edge_index``     (2, n_edges)                 radius graph, source row 0 -> target row 1
+``edge_attr``      (n_edges, 3 + 3 n_rbf)       :func:`edge_features` of the relative position
+``c_tilde``        (n_edges,)                   normalized prior :math:`\tilde C_{ij}` (0 on self loops)
+``has_neighbour``  (n_nodes,)                   the node has at least one real incoming edge
+``y``              (n_nodes, 2)                 standardized target (0 where invalid)
+``split``          (n_nodes,) int8              0 train, 1 val, 2 test, -1 no valid target
+=================  ===========================  ==============================================
+
+Node features (:func:`node_feature_names`): the last ``n_lags`` one-step displacements of the
+track (lag 1 = :math:`x^t - x^{t-1}`), divided by the training target scale and zero-filled,
+with an availability flag each; :math:`\log(1 + n_\mathrm{neighbours})`; and the spot radius
+over :math:`r_\mathrm{cut}` when the table has one. Never the target, never a frame after t,
+never absolute positions or frame indices. Simulator truth is not read here at all.
+
+Targets are standardized with training statistics only: :math:`\tilde y = (y - m) / s`,
+``m`` the per-component training mean and ``s`` the pooled training standard deviation (one
+scale for both axes keeps the problem isotropic).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from cellbench.data.dataset import Dataset
+from cellbench.inputs.graphs import frame_graphs
+from cellbench.models.temporal import track_keys
+from cellbench.data.splits import SPLITS
+from cellbench.data.targets import history_um
+
+SPLIT_CODE = {name: i for i, name in enumerate(SPLITS)}
+N_RBF = 8
+EDGE_DIM = 3 + 3 * N_RBF
+
+
+def edge_features(rel_um: np.ndarray, d_um: np.ndarray, r_cut_um: float, n_rbf: int = N_RBF) -> np.ndarray:
+    r"""Edge features of ``i -> j`` from the source's position relative to the target.
+
+    .. math::
+        \mathbf e_{ij} = \left(\frac{\mathbf r_{ij}}{r_\mathrm{cut}},\ \frac{r_{ij}}{r_\mathrm{cut}},\
+        \phi_k(r_{ij}),\ \phi_k(r_{ij})\,\hat{\mathbf r}_{ij}\right)_{k=1..K},
+        \qquad \phi_k(r) = \exp\left(-\frac{(r - r_k)^2}{2 w^2}\right)
+
+    with K = ``n_rbf`` centres :math:`r_k` evenly spaced on :math:`[0, r_\mathrm{cut}]` and
+    :math:`w = r_\mathrm{cut} / K`: a radial basis, so that attention logits and values (linear in
+    :math:`\mathbf e`) can express any smooth function of distance, and a pair force
+    :math:`f(r)\hat{\mathbf r}`. Self loops (r = 0) get zero direction.
+
+    Returns
+    -------
+    (n_edges, 3 + 3 n_rbf) float64.
+    """
+    d = np.asarray(d_um, dtype=float)
+    centres = np.linspace(0.0, r_cut_um, n_rbf)
+    width = r_cut_um / n_rbf
+    phi = np.exp(-0.5 * ((d[:, None] - centres[None, :]) / width) ** 2)
+    unit = np.divide(rel_um, d[:, None], out=np.zeros_like(rel_um, dtype=float), where=d[:, None] > 0)
+    return np.concatenate([rel_um / r_cut_um, d[:, None] / r_cut_um, phi, phi * unit[:, :1], phi * unit[:, 1:]], axis=1)
+
+
+@dataclass(frozen=True)
+class TargetScaler:
+    """Standardization of targets with training statistics: ``(y - mean_um) / scale_um``."""
+
+    mean_um: np.ndarray  # (2,)
+    scale_um: float
+
+    @classmethod
+    def fit(cls, data: Dataset) -> "TargetScaler":
+        y = data.targets("train")
+        scale = float(np.sqrt(np.mean((y - y.mean(axis=0)) ** 2)))
+        return cls(y.mean(axis=0), scale if scale > 0 else 1.0)
+
+    def to_dict(self) -> dict:
+        return {"mean_um": [float(v) for v in self.mean_um], "scale_um": self.scale_um}
+
+
+@dataclass
+class FrameData:
+    """One frame of one sequence as tensors (see the module docstring for shapes)."""
+
+    seq: int
+    frame: int
+    rows: np.ndarray
+    track_id: np.ndarray
+    x: Tensor
+    edge_index: Tensor
+    edge_attr: Tensor
+    d_um: np.ndarray
+    c_tilde: Tensor
+    has_neighbour: Tensor
+    y: Tensor
+    split: Tensor
+
+    @property
+    def n_nodes(self) -> int:
+        return len(self.rows)
+
+
+@dataclass
+class Batch:
+    """Several frames (one per lane) stacked as one disjoint graph.
+
+    ``keys`` (n_nodes,) identifies (lane, track) for the LSTM state; ``frame_ptr`` (n_frames + 1,)
+    the node range of each frame, ``edge_ptr`` its edge range.
+    """
+
+    x: Tensor
+    edge_index: Tensor
+    edge_attr: Tensor
+    c_tilde: Tensor
+    has_neighbour: Tensor
+    y: Tensor
+    split: Tensor
+    keys: np.ndarray
+    frame_ptr: np.ndarray
+    edge_ptr: np.ndarray
+
+    @property
+    def n_nodes(self) -> int:
+        return self.x.shape[0]
+
+
+def node_feature_names(n_lags: int, has_radius: bool) -> list[str]:
+    names = []
+    for lag in range(1, n_lags + 1):
+        names += [f"dx_lag{lag}", f"dy_lag{lag}", f"has_lag{lag}"]
+    names.append("log1p_n_neighbours")
+    if has_radius:
+        names.append("radius_over_r_cut")
+    return names
+
+
+def build_frames(
+    data: Dataset,
+    r_cut_um: float,
+    scaler: TargetScaler,
+    n_lags: int = 2,
+    c_tilde_fn: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> list[list[FrameData]]:
+    """Per sequence, the list of its frames as :class:`FrameData`, in frame order.
+
+    Parameters
+    ----------
+    r_cut_um : graph radius in um.
+    scaler : training target statistics (targets and lag features share its scale).
+    n_lags : number of past displacements in the node features.
+    c_tilde_fn : maps edge distances (n_edges,) in um to the normalized prior :math:`\\tilde C`
+        (n_edges,); None gives zeros (no prior).
+    """
+    has_radius = all("radius_um" in s.tracks.df.columns for s in data.seqs)
+    out = []
+    for si, s in enumerate(data.seqs):
+        hist = history_um(s.tracks, n_lags)  # frames <= t only
+        avail = ~np.isnan(hist[:, :, 0])
+        lag_feats = np.where(avail[:, :, None], hist / scaler.scale_um, 0.0)
+        split = np.full(s.tracks.n_rows, -1, dtype=np.int8)
+        for name, m in s.masks.items():
+            split[m] = SPLIT_CODE[name]
+        y = np.where(split[:, None] >= 0, (np.nan_to_num(s.y_um) - scaler.mean_um) / scaler.scale_um, 0.0)
+        radius = s.tracks.df["radius_um"].to_numpy() / r_cut_um if has_radius else None
+        frames = []
+        for g in frame_graphs(s.tracks, r_cut_um):
+            rows = g.rows
+            real = ~g.self_loop
+            n_nb = np.bincount(g.edge_index[1][real], minlength=g.n_nodes)
+            cols = [np.concatenate([lag_feats[rows], avail[rows, :, None]], axis=2).reshape(len(rows), -1),
+                    np.log1p(n_nb)[:, None]]
+            if radius is not None:
+                cols.append(radius[rows, None])
+            x = np.concatenate(cols, axis=1)
+            ea = edge_features(g.rel_um, g.d_um, r_cut_um)
+            c = np.zeros(g.n_edges) if c_tilde_fn is None else np.where(real, c_tilde_fn(g.d_um), 0.0)
+            frames.append(FrameData(
+                seq=si, frame=g.frame, rows=rows, track_id=g.track_id,
+                x=torch.as_tensor(x, dtype=torch.float32),
+                edge_index=torch.as_tensor(g.edge_index, dtype=torch.long),
+                edge_attr=torch.as_tensor(ea, dtype=torch.float32),
+                d_um=g.d_um,
+                c_tilde=torch.as_tensor(c, dtype=torch.float32),
+                has_neighbour=torch.as_tensor(n_nb > 0),
+                y=torch.as_tensor(y[rows], dtype=torch.float32),
+                split=torch.as_tensor(split[rows]),
+            ))
+        out.append(frames)
+    return out
+
+
+def collate(frames: list[FrameData], lanes: list[int]) -> Batch:
+    """Stack frames (frame k comes from lane ``lanes[k]``) into one :class:`Batch`."""
+    n = np.array([f.n_nodes for f in frames])
+    e = np.array([f.edge_index.shape[1] for f in frames])
+    node_off = np.r_[0, np.cumsum(n)]
+    edge_off = np.r_[0, np.cumsum(e)]
+    if len(frames) == 1:
+        f = frames[0]
+        ei = f.edge_index
+    else:
+        ei = torch.cat([f.edge_index + int(o) for f, o in zip(frames, node_off[:-1])], dim=1)
+    keys = np.concatenate([track_keys(np.full(f.n_nodes, lane), f.track_id) for f, lane in zip(frames, lanes)])
+    cat = (lambda name: getattr(frames[0], name)) if len(frames) == 1 else (
+        lambda name: torch.cat([getattr(f, name) for f in frames]))
+    return Batch(
+        x=cat("x"), edge_index=ei, edge_attr=cat("edge_attr"), c_tilde=cat("c_tilde"),
+        has_neighbour=cat("has_neighbour"), y=cat("y"), split=cat("split"), keys=keys,
+        frame_ptr=node_off, edge_ptr=edge_off,
+    )

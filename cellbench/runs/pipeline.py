@@ -1,0 +1,250 @@
+"""``cellbench run``: load data, split, fit a predictor, score it beside the references, write the run folder.
+
+Data are a simulator preset (``--data default``: generated on first use, cached; its truth travels
+beside the tracks in ``Sequence.truth`` and is read only by the oracle and the kernel-recovery
+metrics) or tracks files (TrackMate CSV/XML, CTC, parquet). On simulated data the references are
+zero, const-velocity and the oracle; on real data zero and const-velocity.
+
+The run folder holds ``metrics.json`` (written last), ``config.json``, ``predictions.parquet`` and,
+for learned models, ``checkpoint.pt`` (a state_dict: ``torch.load(..., weights_only=True)``),
+``model.json``, ``history.json``, ``attention.parquet`` (test frames) and the PNGs ``loss.png``
+and ``attention.png``; with ``train_on='sim+real'`` also ``pretrained.pt`` (the weights the
+fine-tuning started from). ``train_on`` 'sim' / 'sim+real' trains a learned model on a
+simulation first (:mod:`cellbench.runs.sim2real`); the references always fit on the training block.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+import cellbench
+from cellbench.data.dataset import Dataset, build_dataset
+from cellbench.errors import ConfigError
+from cellbench.evaluation.scoring import predictions_table, score, split_predictions
+from cellbench.io import sha256_file, write_atomic, write_atomic_with, write_json
+from cellbench.data.readers import read_tracks
+from cellbench.models.registry import MODELS, build, load_all
+from cellbench.runs.sim2real import DEFAULT_SIM_SOURCE, check_train_on, train_learned
+from cellbench.runs.simulated import dataset_noise_floor, is_preset, load_simulated
+from cellbench.data.splits import blocks_to_dicts, frames_of
+from cellbench.evaluation.uncertainty import constant_sigma_um, uncertainty_metrics
+
+REFERENCES = ("zero", "const-velocity")
+DEFAULT_DATA = "default"
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that decides a run's numbers; saved as config.json.
+
+    data : preset names or tracks files (one sequence each). model_options : passed to the
+    model factory (learned models: hidden, heads, gamma, heteroscedastic, prior_transform, train={...}).
+    sim_seed : seed of the simulated *data* when ``data`` names a preset.
+    train_on : what a learned model trains on (:mod:`cellbench.runs.sim2real`): ``'real'`` (the
+    training block), ``'sim'`` (a simulation only) or ``'sim+real'`` (pretrained on the
+    simulation, fine-tuned on the training block); it is scored on the real test block either way.
+    sim_source : the simulation for ``'sim'`` / ``'sim+real'``: ``'like'`` (fitted to the
+    training block only), a preset name or a preset TOML path; its seed derives from ``seed``.
+    """
+
+    model: str
+    data: tuple[str, ...] = (DEFAULT_DATA,)
+    split: str = "time"
+    fractions: tuple[float, float, float] = (0.70, 0.15, 0.15)
+    test_seq: int | None = None
+    seed: int = 0
+    sim_seed: int = 0
+    pixel_um: float | None = None
+    model_options: dict = field(default_factory=dict)
+    train_fraction: float = 1.0
+    train_on: str = "real"
+    sim_source: str = DEFAULT_SIM_SOURCE
+
+
+@dataclass
+class RunResult:
+    out_dir: Path
+    metrics: dict  # {"model": ..., "test": {...}, "references": {name: {...}}, ...}
+    rows: list[tuple[str, dict]]  # (name, metrics) for the printed table, model first
+    model: object = None
+
+
+def load_data(cfg: RunConfig) -> Dataset:
+    """A :class:`Dataset` of the configured sequences; simulated ones carry a SimTruth."""
+    if not cfg.data:
+        raise ConfigError("--data: give a preset name or a tracks file")
+    tracks, truths = [], []
+    for item in cfg.data:
+        if is_preset(item) and not Path(item).exists():
+            t, truth = load_simulated(item, seed=cfg.sim_seed)
+        elif Path(item).exists():
+            t, truth = read_tracks(Path(item), pixel_um=cfg.pixel_um), None
+        else:
+            from cellbench.sim import PRESETS
+
+            raise ConfigError(f"--data {item!r}: neither a file nor a preset; presets are {sorted(PRESETS)}")
+        tracks.append(t)
+        truths.append(truth)
+    return build_dataset(tracks, split=cfg.split, fractions=cfg.fractions, test_seq=cfg.test_seq, truths=truths,
+                         train_fraction=cfg.train_fraction)
+
+
+def is_simulated(data: Dataset) -> bool:
+    return all(s.truth is not None for s in data.seqs)
+
+
+def default_out_dir(cfg: RunConfig, data: Dataset) -> Path:
+    safe = data.name.replace(":", "-").replace("/", "-")
+    return Path("runs") / f"{cfg.model}-{safe}-{cfg.split}-seed{cfg.seed}"
+
+
+def _rmse(pred: np.ndarray, true: np.ndarray) -> float:
+    return float(np.sqrt(np.mean((pred - true) ** 2)))
+
+
+def _sigma_for(model, pred, data: Dataset) -> tuple[list[np.ndarray] | None, str]:
+    if hasattr(model, "predict_with_sigma") and getattr(model, "heteroscedastic", False):
+        return model.predict_with_sigma(data)[1], "predicted"
+    return None, "constant (fitted on val residuals)" if data.n_targets("val") else "constant (fitted on train residuals)"
+
+
+def score_predictor(name: str, model, pred: list[np.ndarray], data: Dataset) -> dict:
+    """Foundation metrics on test, plus NLL and ellipse coverage."""
+    m = score(pred, data, "test")
+    true = data.targets("test")
+    p = split_predictions(pred, data, "test")
+    sig_per_seq, kind = _sigma_for(model, pred, data)
+    if sig_per_seq is not None:
+        sigma = data.gather(sig_per_seq, "test")
+    else:
+        fit_split = "val" if data.n_targets("val") else "train"
+        sigma = constant_sigma_um(split_predictions(pred, data, fit_split), data.targets(fit_split))
+    m.update(uncertainty_metrics(p, sigma, true, kind))
+    m["rmse_um"] = _rmse(p, true)
+    return m
+
+
+def _add_relative(rows: dict[str, dict]) -> None:
+    """Skill vs zero / const-velocity and, when the oracle is there, the oracle ratio and R^2 fraction."""
+    cv = rows.get("const-velocity")
+    orc = rows.get("oracle")
+    for name, m in rows.items():
+        if cv is not None:
+            m["skill_vs_const_velocity"] = 1.0 - (m["rmse_um"] / cv["rmse_um"]) ** 2 if cv["rmse_um"] > 0 else float("nan")
+        if orc is not None:
+            m["oracle_ratio"] = m["rmse_um"] / orc["rmse_um"] if orc["rmse_um"] > 0 else float("nan")
+            m["r2_of_oracle"] = m["r2"] / orc["r2"] if orc["r2"] > 0 else float("nan")
+
+
+def data_hash(data: Dataset) -> str:
+    """sha256 over the sequences' table contents (track_id, frame, x_um, y_um)."""
+    h = hashlib.sha256()
+    for s in data.seqs:
+        df = s.tracks.df[["track_id", "frame", "x_um", "y_um"]]
+        h.update(np.ascontiguousarray(df.to_numpy(dtype=np.float64)).tobytes())
+    return h.hexdigest()
+
+
+def _source_path(item: str, seq) -> str:
+    folder = getattr(seq.truth, "folder", None)
+    return str(Path(folder) / "tracks.parquet") if folder else (seq.tracks.meta.source_path or str(Path(item)))
+
+
+def _source_sha256(item: str, seq) -> str | None:
+    """sha256 of the file the sequence was read from (the reader's, else the file's bytes)."""
+    if seq.tracks.meta.source_sha256:
+        return seq.tracks.meta.source_sha256
+    path = Path(_source_path(item, seq))
+    return sha256_file(path) if path.is_file() else None
+
+
+def run(cfg: RunConfig, out_dir: Path | None = None, progress: bool = False) -> RunResult:
+    """Fit ``cfg.model`` and the references on the training split; score all on test; write the run folder.
+
+    Nothing is written until every number is computed; each file is written atomically.
+    """
+    load_all()
+    if cfg.model not in MODELS:
+        raise ConfigError(f"--model {cfg.model!r} is unknown; choose one of {sorted(MODELS)}")
+    data = load_data(cfg)
+    sim = is_simulated(data)
+    if MODELS[cfg.model].needs_truth and not sim:
+        raise ConfigError(f"--model {cfg.model}: needs simulated data with truth (use --data PRESET)")
+    learned = MODELS[cfg.model].kind == "learned"
+    check_train_on(cfg.train_on, cfg.sim_source)
+    if cfg.train_on != "real" and not learned:
+        raise ConfigError(f"--train-on {cfg.train_on}: applies to learned models only; {cfg.model} is a "
+                          f"{MODELS[cfg.model].kind} and fits on the real training block")
+    out_dir = Path(out_dir) if out_dir is not None else default_out_dir(cfg, data)
+
+    options = dict(cfg.model_options)
+    if learned and progress:
+        options["train"] = {**options.get("train", {}), "progress": True}
+    sim2real, pretrained = None, None
+    if cfg.train_on == "real":
+        model = build(cfg.model, **options).fit(data, seed=cfg.seed)
+    else:
+        model, sim2real, pretrained = train_learned(cfg.model, options, data, cfg.train_on, cfg.sim_source, cfg.seed)
+    pred = model.predict(data)
+    rows = {cfg.model: score_predictor(cfg.model, model, pred, data)}
+    ref_names = list(REFERENCES) + (["oracle"] if sim else [])
+    for name in ref_names:
+        if name == cfg.model:
+            continue
+        ref = build(name).fit(data, seed=cfg.seed)
+        rows[name] = score_predictor(name, ref, ref.predict(data), data)
+    _add_relative(rows)
+    test = rows[cfg.model]
+    metrics = {"model": cfg.model, "dataset": data.name, "split": cfg.split, "simulated": sim, "train_on": cfg.train_on,
+               "test": test,
+               "references": {k: v for k, v in rows.items() if k != cfg.model}}
+    if data.n_targets("val"):
+        metrics["val"] = score(pred, data, "val")
+    if sim:  # thermal + localization noise on the test targets (cellbench.runs.simulated.noise_floor)
+        metrics["noise_floor"] = dataset_noise_floor(data, "test")
+
+    extra_files: dict[str, object] = {}
+    if learned:
+        from cellbench.evaluation import run_outputs
+
+        metrics["training"] = {"best_epoch": model.fit_result.best_epoch, "epochs_run": len(model.fit_result.history),
+                               "seconds": model.fit_result.seconds}
+        att = model.attention_table(data, split="test")
+        if att is not None and sim:
+            metrics["kernel_recovery"] = run_outputs.kernel_recovery_all(att, data, model)
+        extra_files = run_outputs.learned_outputs(model, data, att, sim)
+    if sim2real is not None:
+        metrics["sim2real"] = sim2real
+        if pretrained is not model:
+            from cellbench.train.loop import save_checkpoint
+
+            state = pretrained.net.state_dict()
+            extra_files["pretrained.pt"] = lambda path, state=state: save_checkpoint(path, state)
+
+    config = {
+        **asdict(cfg),
+        "data_files": [
+            {"dataset": s.tracks.meta.dataset, "path": _source_path(item, s), "sha256": _source_sha256(item, s),
+             "rows": s.tracks.n_rows}
+            for item, s in zip(cfg.data, data.seqs)
+        ],
+        "data_sha256": data_hash(data),
+        "blocks": blocks_to_dicts(data.blocks),
+        "model_config": model.config() if hasattr(model, "config") else None,
+        "cellbench_version": cellbench.__version__,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+    }
+    table = predictions_table(pred, data, "test")
+    write_atomic_with(out_dir / "predictions.parquet", lambda tmp: table.to_parquet(tmp, index=False))
+    for name, writer in extra_files.items():
+        writer(out_dir / name)
+    write_json(out_dir / "config.json", config)
+    write_json(out_dir / "metrics.json", metrics)  # last: its presence marks a finished run
+    order = [cfg.model] + [n for n in ("oracle", "const-velocity", "zero") if n in rows and n != cfg.model]
+    return RunResult(out_dir, metrics, [(n, rows[n]) for n in order], model)

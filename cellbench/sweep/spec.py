@@ -1,0 +1,193 @@
+"""Sweep configuration (TOML) and its expansion into one :class:`RunSpec` per run.
+
+.. code-block:: toml
+
+    [sweep]
+    models = ["zero", "const-velocity", "ar", "physattn"]
+    datasets = ["preset:default", "../shared/data/bf-c2dl-hsc/BF-C2DL-HSC_02_spots.csv",
+                ["hsc02.csv", "hsc01.csv"]]   # a list: several sequences in one run (split = "sequence")
+    seeds = [0, 1, 2, 3, 4]
+    train_fractions = [1.0, 0.25]      # fraction of the training block used (sample efficiency)
+    split = "time"                     # or "sequence"
+
+    train_on = ["real", "sim", "sim+real"]   # learned models: training source (cellbench.runs.sim2real)
+    sim_source = "like"                # or a preset name, a preset TOML, or a list of them
+
+    [models.physattn]                  # a grid over one model's options
+    gamma = [0.0, 1.0]
+    eta_max = [0.0, 0.1]
+
+Relative dataset and preset-TOML paths are resolved against the TOML file's folder. The
+``train_on`` axis applies to learned models only (references always fit on the real training
+block, one run each); a ``"real"`` run has the same spec, hence the same result key, as in a
+sweep without the axis, so its finished result is reused.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from cellbench.errors import ConfigError
+from cellbench.io import sha256_file
+from cellbench.runs.sim2real import DEFAULT_SIM_SOURCE, TRAIN_ON
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
+_SWEEP_KEYS = {"models", "datasets", "seeds", "train_fractions", "split", "test_seq", "fractions", "name", "train_on",
+               "sim_source"}
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run of a sweep: everything that decides its numbers."""
+
+    model: str
+    dataset: tuple[str, ...]  # each "preset:NAME" or a tracks file path; several = one multi-sequence run
+    seed: int
+    train_fraction: float = 1.0
+    split: str = "time"
+    test_seq: int | None = None
+    model_options: tuple[tuple[str, object], ...] = ()
+    train_on: str = "real"
+    sim_source: str = DEFAULT_SIM_SOURCE
+    sim_source_sha256: str = ""  # of a preset TOML file: editing the file changes the run's key
+
+    def to_dict(self) -> dict:
+        """The spec as hashed into the result key; a ``train_on = "real"`` spec leaves out the sim fields."""
+        d = asdict(self)
+        d["model_options"] = dict(self.model_options)
+        if self.train_on == "real":
+            for key in ("train_on", "sim_source", "sim_source_sha256"):
+                d.pop(key)
+        elif not self.sim_source_sha256:
+            d.pop("sim_source_sha256")
+        return d
+
+    @property
+    def label(self) -> str:
+        """Model name with its non-default options and training source, e.g. ``physattn[gamma=1] (sim+real)``."""
+        label = self.model
+        if self.model_options:
+            label += f"[{','.join(f'{k}={v:g}' if isinstance(v, float) else f'{k}={v}' for k, v in self.model_options)}]"
+        if self.train_on != "real":
+            source = "" if self.sim_source == DEFAULT_SIM_SOURCE else f" {Path(self.sim_source).stem}"
+            label += f" ({self.train_on.replace('sim', 'sim' + source)})"
+        return label
+
+
+@dataclass(frozen=True)
+class SweepConfig:
+    name: str
+    specs: list[RunSpec] = field(default_factory=list)
+    source: str | None = None
+
+
+def _as_list(value, key: str, where: str, kind) -> list:
+    values = value if isinstance(value, list) else [value]
+    for v in values:
+        if not isinstance(v, kind) or isinstance(v, bool):
+            raise ConfigError(f"{where}: [sweep] {key} must hold {kind.__name__ if isinstance(kind, type) else 'numbers'} values, got {v!r}")
+    return values
+
+
+def expand(cfg: dict, where: str, base_dir: Path | None = None) -> SweepConfig:
+    """Validate a parsed sweep TOML and expand its grid (models x datasets x seeds x fractions x options)."""
+    if "sweep" not in cfg:
+        raise ConfigError(f"{where}: missing the [sweep] table")
+    sweep = cfg["sweep"]
+    unknown = set(sweep) - _SWEEP_KEYS
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {sorted(unknown)} in [sweep]; known: {sorted(_SWEEP_KEYS)}")
+    for key in ("models", "datasets", "seeds"):
+        if key not in sweep:
+            raise ConfigError(f"{where}: [sweep] needs '{key}'")
+    models = _as_list(sweep["models"], "models", where, str)
+    datasets = [tuple(d) if isinstance(d, list) else (d,) for d in _as_list(sweep["datasets"], "datasets", where, (str, list))]
+    seeds = _as_list(sweep["seeds"], "seeds", where, int)
+    fractions = _as_list(sweep.get("train_fractions", [1.0]), "train_fractions", where, (int, float))
+    for f in fractions:
+        if not 0 < f <= 1:
+            raise ConfigError(f"{where}: [sweep] train_fractions must lie in (0, 1], got {f}")
+    split = sweep.get("split", "time")
+    if split not in ("time", "sequence"):
+        raise ConfigError(f"{where}: [sweep] split must be 'time' or 'sequence', got {split!r}")
+
+    train_on = _as_list(sweep.get("train_on", ["real"]), "train_on", where, str)
+    for t in train_on:
+        if t not in TRAIN_ON:
+            raise ConfigError(f"{where}: [sweep] train_on {t!r}: choose from {list(TRAIN_ON)}")
+    sources = [_resolve_sim_source(s, where, base_dir) for s in _as_list(sweep.get("sim_source", [DEFAULT_SIM_SOURCE]),
+                                                                          "sim_source", where, str)]
+
+    from cellbench.models.registry import load_all
+
+    known = load_all()
+    for m in models:
+        if m not in known:
+            raise ConfigError(f"{where}: model {m!r} is unknown; choose from {sorted(known)}")
+    option_grids = cfg.get("models", {})
+    for m in option_grids:
+        if m not in models:
+            raise ConfigError(f"{where}: [models.{m}] sets options of a model that is not in [sweep] models")
+
+    resolved = [tuple(_resolve(d, where, base_dir) for d in group) for group in datasets]
+
+    specs = []
+    for model, dataset, seed, frac in itertools.product(models, resolved, seeds, fractions):
+        grid = option_grids.get(model, {})
+        keys = sorted(grid)
+        # references fit on the real training block only: one run each, whatever the train_on axis
+        sims = [(t, src) for t in train_on for src in ([sources[0]] if t == "real" else sources)]
+        if known[model].kind != "learned":
+            sims = [("real", sources[0])]
+        for values in itertools.product(*[grid[k] if isinstance(grid[k], list) else [grid[k]] for k in keys]):
+            for t, (src, src_sha) in sims:
+                specs.append(RunSpec(model, dataset, int(seed), float(frac), split, sweep.get("test_seq"),
+                                     tuple(zip(keys, values)), t, *((src, src_sha) if t != "real" else (DEFAULT_SIM_SOURCE, ""))))
+    return SweepConfig(sweep.get("name", Path(where).stem), specs, where)
+
+
+def _resolve_sim_source(source: str, where: str, base_dir: Path | None) -> tuple[str, str]:
+    """(sim source as workers receive it, sha256 of its TOML file or '')."""
+    if not source.endswith(".toml"):
+        from cellbench.sim import PRESETS
+
+        if source != DEFAULT_SIM_SOURCE and source not in PRESETS:
+            raise ConfigError(f"{where}: [sweep] sim_source {source!r}: give 'like', a preset "
+                              f"({', '.join(sorted(PRESETS))}) or a .toml file")
+        return source, ""
+    p = Path(source)
+    if not p.is_absolute() and base_dir is not None:
+        p = (base_dir / p).resolve()
+    if not p.is_file():
+        raise ConfigError(f"{where}: [sweep] sim_source {source!r} does not exist (resolved to {p})")
+    return str(p), sha256_file(p)
+
+
+def _resolve(dataset: str, where: str, base_dir: Path | None) -> str:
+    if not isinstance(dataset, str):
+        raise ConfigError(f"{where}: [sweep] datasets entries must be strings or lists of strings, got {dataset!r}")
+    if dataset.startswith("preset:"):
+        return dataset
+    p = Path(dataset)
+    if not p.is_absolute() and base_dir is not None:
+        p = (base_dir / p).resolve()
+    if not p.exists():
+        raise ConfigError(f"{where}: dataset {dataset!r} does not exist (resolved to {p})")
+    return str(p)
+
+
+def load_sweep(path: Path) -> SweepConfig:
+    path = Path(path)
+    try:
+        cfg = tomllib.loads(path.read_text())
+    except FileNotFoundError as err:
+        raise ConfigError(f"{path}: no such sweep file") from err
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: not valid TOML ({err})") from err
+    return expand(cfg, str(path), path.parent)

@@ -1,0 +1,168 @@
+r"""The :class:`~cellbench.models.registry.Predictor` wrapper shared by every learned model.
+
+``LearnedModel(conv=...)`` does, in ``fit(data, seed)``:
+
+1. the graph radius (``r_cut_um``, default :func:`cellbench.inputs.graphs.default_r_cut_um` on the
+   training frames) and the target scaler, from training targets only;
+2. for a model with a prior (``physattn``), the prior :math:`\tilde C(r)` estimated from the
+   training frames only (:mod:`cellbench.prior.edges`);
+3. the frames as tensors (:func:`cellbench.inputs.batching.build_frames`);
+4. :func:`cellbench.train.loop.fit`, the one training loop.
+
+``predict(data)`` runs one causal pass (:func:`cellbench.train.loop.rollout`) over every sequence
+and returns displacements in um per frame. Simulator truth (``Sequence.truth``) is never read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, replace
+
+import numpy as np
+
+from cellbench.inputs.batching import TargetScaler, build_frames, node_feature_names
+from cellbench.data.dataset import Dataset
+from cellbench.inputs.graphs import default_r_cut_um
+from cellbench.models.net import GraphTemporalNet, NetConfig
+from cellbench.data.splits import frames_of
+from cellbench.train.loop import FitResult, TrainConfig, fit, rollout, seed_everything
+
+PRIOR_TRANSFORMS = ("signed", "abs")
+
+
+class LearnedModel:
+    """A learned predictor: :class:`~cellbench.models.net.GraphTemporalNet` trained by :func:`cellbench.train.loop.fit`.
+
+    Parameters
+    ----------
+    conv : ``'physattn'``, ``'transformer'``, ``'gat'`` or ``'none'`` (see :mod:`cellbench.models.net`).
+    hidden, heads, gamma, heteroscedastic : architecture (:class:`NetConfig`).
+    n_lags : past displacements in the node features.
+    r_cut_um : graph radius in um (default: from the training frames).
+    prior_transform : ``'signed'`` (the paper's signed :math:`\tilde C`) or ``'abs'`` (its magnitude).
+    prior_bias : physattn only. True (the paper): :math:`\gamma \tilde C_{ij}` is added to the
+        attention logits (eq. 5). False: the logits are plain TransformerConv's and the prior acts
+        only through the KL term toward :math:`\pi = \operatorname{softmax}(\gamma \tilde C)`
+        (eq. 4, same gamma), the "KL only" ablation. (Setting gamma = 0 instead would also make
+        :math:`\pi` uniform: KL toward uniform attention, not toward the prior.)
+    train : :class:`~cellbench.train.loop.TrainConfig` options (epochs, lr, eta_max, ...).
+    """
+
+    uses_prior = False
+
+    def __init__(self, conv: str = "physattn", hidden: int = 32, heads: int = 2, gamma: float = 1.0,
+                 heteroscedastic: bool = False, n_lags: int = 2, r_cut_um: float | None = None,
+                 prior_transform: str = "signed", prior_bias: bool = True, train: TrainConfig | dict | None = None):
+        self.conv = conv
+        self.uses_prior = conv == "physattn"
+        self.hidden, self.heads, self.gamma = hidden, heads, float(gamma)
+        self.heteroscedastic = heteroscedastic
+        self.n_lags = n_lags
+        self.r_cut_um = r_cut_um
+        if prior_transform not in PRIOR_TRANSFORMS:
+            from cellbench.errors import ConfigError
+
+            raise ConfigError(f"--prior-transform {prior_transform!r}: choose one of {PRIOR_TRANSFORMS}")
+        self.prior_transform = prior_transform
+        if not isinstance(prior_bias, bool):
+            from cellbench.errors import ConfigError
+
+            raise ConfigError(f"prior_bias {prior_bias!r}: must be true or false")
+        self.prior_bias = prior_bias
+        if isinstance(train, dict):
+            train = TrainConfig(**train)
+        self.train_cfg = train or TrainConfig()
+        if not self.uses_prior:
+            self.train_cfg = replace(self.train_cfg, eta_max=0.0)
+        self.prior = None
+        self.fit_result: FitResult | None = None
+        self._frames_for = None
+
+    # -- fitting -------------------------------------------------------------------------------
+    def _frames(self, data: Dataset):
+        if self._frames_for is not None and self._frames_for[0] is data:
+            return self._frames_for[1]
+        c_fn = self.prior.c_tilde if self.prior is not None else None
+        frames = build_frames(data, self.r_cut_um, self.scaler, self.n_lags, c_fn)
+        self._frames_for = (data, frames)
+        return frames
+
+    def fit(self, data: Dataset, seed: int = 0, on_epoch=None, init_state: dict | None = None) -> "LearnedModel":
+        """Fit on ``data``'s training block; ``init_state``: pretrained weights to start from (fine-tuning)."""
+        seed_everything(seed)
+        train_frames = [(s.tracks, frames_of(data.blocks, i, "train")) for i, s in enumerate(data.seqs)]
+        if self.r_cut_um is None:
+            self.r_cut_um = default_r_cut_um(train_frames)
+        self.scaler = TargetScaler.fit(data)
+        if self.uses_prior:
+            from cellbench.prior.edges import edge_prior
+
+            self.prior = edge_prior(train_frames, self.r_cut_um, self.prior_transform)
+        frames = self._frames(data)
+        has_radius = all("radius_um" in s.tracks.df.columns for s in data.seqs)
+        self.net_cfg = NetConfig(n_features=len(node_feature_names(self.n_lags, has_radius)), conv=self.conv,
+                                 hidden=self.hidden, heads=self.heads, gamma=self.gamma if self.uses_prior and self.prior_bias else 0.0,
+                                 heteroscedastic=self.heteroscedastic)
+        self.net = GraphTemporalNet(self.net_cfg)
+        kl_gamma = self.gamma if self.uses_prior else None
+        self.fit_result = fit(self.net, frames, self.train_cfg, seed, kl_gamma=kl_gamma, on_epoch=on_epoch,
+                              init_state=init_state)
+        return self
+
+    # -- prediction ----------------------------------------------------------------------------
+    def rollout(self, data: Dataset, keep_attention: bool = False):
+        """Per sequence, per frame: (frame data, mu, log_var, attention) in standardized units."""
+        frames = self._frames(data)
+        outs = rollout(self.net, frames, keep_attention=keep_attention)
+        return [list(zip(fs, res)) for fs, res in zip(frames, outs)]
+
+    def predict_with_sigma(self, data: Dataset) -> tuple[list[np.ndarray], list[np.ndarray] | None]:
+        """Mean (n_rows, 2) in um per frame per sequence, and sigma (n_rows, 2) in um when heteroscedastic."""
+        mus, sigmas = [], []
+        for s, seq in zip(data.seqs, self.rollout(data)):
+            mu = np.zeros((s.tracks.n_rows, 2))
+            sig = np.zeros((s.tracks.n_rows, 2))
+            for f, (m, lv, _) in seq:
+                mu[f.rows] = m * self.scaler.scale_um + self.scaler.mean_um
+                if lv is not None:
+                    sig[f.rows] = np.exp(0.5 * lv) * self.scaler.scale_um
+            mus.append(mu)
+            sigmas.append(sig)
+        return mus, (sigmas if self.heteroscedastic else None)
+
+    def predict(self, data: Dataset) -> list[np.ndarray]:
+        return self.predict_with_sigma(data)[0]
+
+    def attention_table(self, data: Dataset, split: str | None = None):
+        """One row per real edge: seq, frame, source/target track ids, r_ij (um), C~, alpha per block and head.
+
+        The pass is causal over whole sequences; with ``split`` only that split's frames are kept.
+        None for models without attention.
+        """
+        import pandas as pd
+
+        if self.conv == "none":
+            return None
+        parts = []
+        for si, seq in enumerate(self.rollout(data, keep_attention=True)):
+            keep = None if split is None else set(frames_of(data.blocks, si, split).tolist())
+            for f, (_, _, att) in seq:
+                if att is None:
+                    return None
+                if keep is not None and f.frame not in keep:
+                    continue
+                real = f.has_neighbour.numpy()[f.edge_index[1].numpy()]
+                src, dst = f.edge_index.numpy()[:, real]
+                cols = {"seq": si, "frame": f.frame, "source_track": f.track_id[src], "target_track": f.track_id[dst],
+                        "r_um": f.d_um[real], "c_tilde": f.c_tilde.numpy()[real]}
+                for b, a in enumerate(att):
+                    for h in range(a.shape[1]):
+                        cols[f"alpha_b{b + 1}_h{h + 1}"] = a[real, h]
+                parts.append(pd.DataFrame(cols))
+        return pd.concat(parts, ignore_index=True) if parts else None
+
+    def config(self) -> dict:
+        return {"conv": self.conv, "net": self.net_cfg.to_dict(), "train": asdict(self.train_cfg),
+                "r_cut_um": self.r_cut_um, "n_lags": self.n_lags, "scaler": self.scaler.to_dict(),
+                "prior_transform": self.prior_transform if self.uses_prior else None,
+                "prior_bias": self.prior_bias if self.uses_prior else None,
+                "prior": None if self.prior is None else self.prior.summary()}
