@@ -47,6 +47,8 @@ def sweep(
             return lambda: bar.advance(task)
 
         summary = run_sweep(cfg, results, scheduler=scheduler, n_workers=workers, security=security, progress=progress, retry_failed=retry_failed)
+    for line in summary.damaged:
+        typer.echo(f"warning: damaged result file (its run, if in this sweep, was run again): {line}", err=True)
     console.print(f"sweep {cfg.name}: {summary.done} done, {summary.skipped} skipped (already in {results}), {summary.failed} failed")
     for line in summary.errors:
         console.print(f"  failed: {line}")
@@ -59,12 +61,23 @@ def leaderboard(
     out: Annotated[Path, typer.Option(help="Folder for the tables (Markdown, CSV) and PNG charts.")] = Path("leaderboards"),
     title: Annotated[str, typer.Option(help="Title above each table.")] = "cellbench leaderboard",
     audit: Annotated[Optional[list[Path]], typer.Option(help="Real tracks file(s) for the leakage audit in bf-c2dl-hsc.md; repeatable.")] = None,
+    skip_damaged: Annotated[bool, typer.Option(help="Write the tables from the whole result files even if some are damaged (each is still named).")] = False,
 ):
     """Write one table per dataset (mean ± 95% CI over seeds, best per column in bold) from RESULTS,
-    and the pages synthetic.md and bf-c2dl-hsc.md."""
+    and the pages synthetic.md and bf-c2dl-hsc.md. Every damaged result file (truncated, not a
+    record, foreign, edited after writing) is named; any stops the command unless --skip-damaged."""
     if not results.is_dir():
         raise typer.BadParameter(f"{results}: no such results folder", param_hint="RESULTS")
-    records = ResultStore(results).records()
+    records, damaged = ResultStore(results).scan()
+    for path, problem in damaged.items():
+        typer.echo(f"{'warning' if skip_damaged else 'error'}: {path}: {problem}", err=True)
+    if damaged and not skip_damaged:
+        typer.echo(f"error: {len(damaged)} damaged result file(s) in {results}: rerun `cellbench sweep` (it reruns "
+                   "them) or pass --skip-damaged", err=True)
+        raise typer.Exit(code=2)
+    if not any(r.get("status") == "done" for r in records):
+        typer.echo(f"error: {results}: no finished run: nothing written", err=True)
+        raise typer.Exit(code=1)
     audited = [(t.meta.dataset, leak_audit(t), displacement_stats(t)) for t in (read_tracks(p) for p in audit or [])]
     written = write_leaderboards(records, out, title) + write_pages(records, out, audited)
     if not written:

@@ -25,6 +25,7 @@ class SweepSummary:
     skipped: int = 0
     failed: int = 0
     errors: list[str] = field(default_factory=list)
+    damaged: list[str] = field(default_factory=list)  # "path: what is wrong", for files rerun or left alone
 
 
 def prepare_dataset(dataset: str) -> tuple[str, str]:
@@ -91,7 +92,7 @@ def run_sweep(
     def sha(spec):
         return "+".join(data[d][1] for d in spec.dataset)
 
-    summary = SweepSummary()
+    summary = SweepSummary(damaged=[f"{p}: {why}" for p, why in store.damaged().items()])
     todo = []
     for spec in cfg.specs:
         spec_d = spec.to_dict()

@@ -11,8 +11,11 @@ import json
 import subprocess
 from pathlib import Path
 
-import cellbench
-from cellbench.io import read_json, write_json
+from cellbench.io import read_json, to_json_bytes, write_json
+from cellbench.version import __version__
+
+SOURCE_ROOT = Path(__file__).resolve().parents[2]
+"""The folder holding the ``cellbench`` package of this checkout."""
 
 
 # Modules that only present finished results (tables, pages, the CLI): editing them must not
@@ -32,10 +35,10 @@ def code_version(root: Path | None = None) -> str:
     bytes, new folder) keeps the version, so it re-keys results only when a move also edits the
     file (its imports), and then once.
     """
-    root = Path(cellbench.__file__).resolve().parents[1] if root is None else Path(root)
+    root = SOURCE_ROOT if root is None else Path(root)
     digests = sorted(hashlib.sha256(path.read_bytes()).hexdigest() for path in source_files(root))
     h = hashlib.sha256("\n".join(digests).encode())
-    return f"{cellbench.__version__}+src.{h.hexdigest()[:12]}"
+    return f"{__version__}+src.{h.hexdigest()[:12]}"
 
 
 def source_files(root: Path) -> list[Path]:
@@ -50,7 +53,7 @@ def source_files(root: Path) -> list[Path]:
 
 def git_commit() -> str:
     """Short git commit of the source tree ('' outside a git checkout), with '-dirty' if modified."""
-    root = Path(cellbench.__file__).resolve().parents[1]
+    root = SOURCE_ROOT
     try:
         commit = subprocess.run(["git", "-C", str(root), "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True, timeout=10).stdout.strip()
         dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True, timeout=10).stdout.strip()
@@ -65,8 +68,42 @@ def run_key(spec: dict, data_sha256: str, version: str) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:24]
 
 
+def record_checksum(record: dict) -> str:
+    """sha256 of a record's canonical JSON (its ``checksum`` field left out); the key is inside."""
+    body = {k: v for k, v in record.items() if k != "checksum"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, allow_nan=False, default=str).encode()).hexdigest()
+
+
+def check_record(path: Path) -> tuple[dict | None, str | None]:
+    """(record, None) for a whole result file, or (None, what is wrong with it)."""
+    try:
+        record = read_json(path)
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        return None, f"not valid JSON ({err}); truncated or damaged"
+    except OSError as err:
+        return None, f"unreadable ({err.strerror or err})"
+    if not isinstance(record, dict):
+        return None, f"holds a JSON {type(record).__name__}, expected a result record (an object)"
+    if record.get("key") != path.stem:
+        return None, f"its key {record.get('key')!r} does not match the file name: a foreign or renamed file"
+    if "checksum" not in record:
+        return None, "has no checksum: written by another tool or an older cellbench; rerun the sweep to replace it"
+    if record["checksum"] != record_checksum(record):
+        return None, "checksum mismatch: its content was changed after it was written"
+    if record.get("status") not in ("done", "failed"):
+        return None, f"status {record.get('status')!r}, expected 'done' or 'failed'"
+    if record["status"] == "done" and not isinstance(record.get("metrics"), dict):
+        return None, "status 'done' without metrics"
+    return record, None
+
+
 class ResultStore:
-    """A folder of ``<key>.json`` result files."""
+    """A folder of ``<key>.json`` result files, each carrying a checksum of its content and key.
+
+    :meth:`records` returns the whole ones; :meth:`damaged` names every other ``*.json`` file
+    and what is wrong with it (truncated, not a record, foreign key, edited after writing).
+    A damaged file counts as no result, so a sweep reruns that run.
+    """
 
     def __init__(self, root: Path):
         self.root = Path(root)
@@ -75,26 +112,36 @@ class ResultStore:
         return self.root / f"{key}.json"
 
     def status(self, key: str) -> str | None:
-        """'done', 'failed' or None when the run has no result yet (an unreadable file counts as none)."""
+        """'done', 'failed' or None when the run has no whole result yet (a damaged file counts as none)."""
         p = self.path(key)
         if not p.exists():
             return None
-        try:
-            return read_json(p).get("status")
-        except (json.JSONDecodeError, OSError):
-            return None
+        record, _ = check_record(p)
+        return record["status"] if record is not None else None
 
     def write(self, key: str, record: dict) -> Path:
         path = self.path(key)
-        write_json(path, {"key": key, **record})
+        record = {"key": key, **{k: v for k, v in record.items() if k not in ("key", "checksum")}}
+        record = json.loads(to_json_bytes(record))  # the checksum covers exactly what is read back
+        record["checksum"] = record_checksum(record)
+        write_json(path, record)
         return path
 
-    def records(self) -> list[dict]:
-        """Every readable result record, sorted by key."""
-        out = []
+    def scan(self) -> tuple[list[dict], dict[Path, str]]:
+        """(whole records sorted by key, {damaged file: what is wrong})."""
+        good, bad = [], {}
         for p in sorted(self.root.glob("*.json")):
-            try:
-                out.append(read_json(p))
-            except (json.JSONDecodeError, OSError):
-                continue
-        return out
+            record, problem = check_record(p)
+            if problem is None:
+                good.append(record)
+            else:
+                bad[p] = problem
+        return good, bad
+
+    def records(self) -> list[dict]:
+        """Every whole result record, sorted by key (damaged files: see :meth:`damaged`)."""
+        return self.scan()[0]
+
+    def damaged(self) -> dict[Path, str]:
+        """{path: what is wrong} for every ``*.json`` file in the folder that is not a whole record."""
+        return self.scan()[1]
