@@ -20,6 +20,13 @@ import numpy as np
 from cellbench.errors import ConfigError
 from cellbench.sim.potentials import PairPotential
 
+MAX_LENGTH_UM = 1e9
+"""Largest length a config accepts (box, well, radii, ranges, field of view): 1 km, in um."""
+MIN_DT_S = 1e-6
+"""Smallest time step accepted, s (a smaller one moves nothing in any preset's units)."""
+INT_FIELDS = ("n_cells", "record_every", "n_frames", "n_equil_steps", "max_cells")
+STR_FIELDS = ("description", "boundary", "init")
+
 PHI_CLOSE_PACKING = math.pi / (2.0 * math.sqrt(3.0))  # 0.9069, hexagonal packing of equal disks
 KT = 1.0  # the energy unit
 
@@ -86,6 +93,27 @@ class SimConfig:
             if not cond:
                 raise ConfigError(f"{key} = {value!r}: {msg}")
 
+        for f in dataclasses.fields(self):  # types first: a bool is not an int, a string is not a number
+            v = getattr(self, f.name)
+            if f.name in INT_FIELDS:
+                need(isinstance(v, (int, np.integer)) and not isinstance(v, bool), f.name, "must be an integer", v)
+                object.__setattr__(self, f.name, int(v))
+            elif f.name in STR_FIELDS:
+                need(isinstance(v, str), f.name, "must be a string", v)
+            elif f.name == "fov_um":
+                need(v is None or (isinstance(v, (tuple, list)) and len(v) == 4 and all(
+                    isinstance(x, (int, float)) and not isinstance(x, bool) for x in v)), f.name,
+                    "must be 4 numbers (x_min, y_min, x_max, y_max) in um, e.g. [0, 0, 100, 100]", v)
+            elif f.name != "potential":
+                need(isinstance(v, (int, float, np.floating, np.integer)) and not isinstance(v, bool)
+                     or (v is None and f.name in ("box_um", "well_radius_um")), f.name, "must be a number", v)
+        for key in ("box_um", "well_radius_um", "radius_um", "align_range_um", "sigma_loc_um"):
+            v = getattr(self, key)
+            need(v is None or abs(v) <= MAX_LENGTH_UM, key, f"must be at most {MAX_LENGTH_UM:g} um", v)
+        if self.fov_um is not None:
+            need(all(abs(x) <= MAX_LENGTH_UM for x in self.fov_um), "fov_um",
+                 f"coordinates must be within +-{MAX_LENGTH_UM:g} um", self.fov_um)
+
         for key in ("box_um", "well_radius_um", "radius_um", "radius_spread", "v0_um_per_s", "D_t_um2_per_s",
                     "D_r_per_s", "align_strength_per_s", "align_range_um", "dt_s", "division_rate_per_s",
                     "division_min_age_s", "wall_k_kT_per_um2", "sigma_loc_um"):
@@ -97,7 +125,7 @@ class SimConfig:
         need(self.boundary in ("periodic", "microwell"), "boundary", "choose 'periodic' or 'microwell'", self.boundary)
         need(self.init in ("lattice", "random"), "init", "choose 'lattice' or 'random'", self.init)
         need(isinstance(self.n_cells, int) and self.n_cells >= 1, "n_cells", "must be an integer >= 1", self.n_cells)
-        need(self.dt_s > 0, "dt_s", "must be > 0 s", self.dt_s)
+        need(self.dt_s >= MIN_DT_S, "dt_s", f"must be >= {MIN_DT_S:g} s", self.dt_s)
         need(isinstance(self.record_every, int) and self.record_every >= 1, "record_every", "must be an integer >= 1",
              self.record_every)
         need(isinstance(self.n_frames, int) and self.n_frames >= 2, "n_frames", "must be an integer >= 2", self.n_frames)

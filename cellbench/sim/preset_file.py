@@ -95,6 +95,9 @@ def _load(path: Path) -> dict:
             return tomllib.load(f)
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"{path}: not a valid TOML preset file ({err})") from None
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {err.start}: {err.reason}); TOML preset files must be "
+                          "saved as UTF-8") from None
 
 
 def read_preset(path: Path) -> SimConfig:
