@@ -48,7 +48,7 @@ def prepare_dataset(dataset: str) -> tuple[str, str]:
     return str(path), sha256_file(path)
 
 
-def _client(scheduler: str | None, n_workers: int | None, security=None):
+def _client(scheduler: str | None, n_workers: int | None, security=None, timeout_s: float = 20.0):
     try:
         from dask.distributed import Client, LocalCluster
     except ModuleNotFoundError as err:
@@ -56,9 +56,11 @@ def _client(scheduler: str | None, n_workers: int | None, security=None):
 
     if scheduler:
         try:
-            return Client(scheduler, security=security, timeout="20s")
+            return Client(scheduler, security=security, timeout=f"{timeout_s}s")
         except (OSError, TimeoutError) as err:
-            raise ConfigError(f"--scheduler {scheduler}: cannot connect ({err})") from err
+            hint = (" (with tls://, check that --tls-cert was signed by the scheduler's CA)"
+                    if scheduler.startswith("tls://") else "")
+            raise ConfigError(f"--scheduler {scheduler}: cannot connect ({type(err).__name__}: {err}){hint}") from err
     n = n_workers or max(1, os.cpu_count() or 1)
     cluster = LocalCluster(
         n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
@@ -75,6 +77,7 @@ def run_sweep(
     security=None,
     progress=None,
     retry_failed: bool = True,
+    connect_timeout_s: float = 20.0,
 ) -> SweepSummary:
     """Execute every run of ``cfg`` whose result is not in ``results`` yet.
 
@@ -106,7 +109,7 @@ def run_sweep(
     if not todo:
         return summary
 
-    client = _client(scheduler, n_workers, security)
+    client = _client(scheduler, n_workers, security, connect_timeout_s)
     from dask.distributed import as_completed
 
     try:
