@@ -75,6 +75,30 @@ def to_json_bytes(obj: Any) -> bytes:
     return (json.dumps(obj, indent=2, sort_keys=False, default=_json_default) + "\n").encode()
 
 
+def nan_to_null(obj: Any, where: str = "") -> tuple[Any, list[str]]:
+    """(``obj`` with every NaN or infinite float replaced by None, the dotted paths replaced).
+
+    Bare ``NaN`` is not JSON; files that other tools read (``metrics.json``, result records)
+    write ``null`` instead and list where, so a reader can tell "undefined" from "missing".
+    """
+    if isinstance(obj, (float, np.floating)) and not np.isfinite(obj):
+        return None, [where]
+    if isinstance(obj, dict):
+        out, paths = {}, []
+        for k, v in obj.items():
+            out[k], sub = nan_to_null(v, f"{where}.{k}" if where else str(k))
+            paths += sub
+        return out, paths
+    if isinstance(obj, (list, tuple)):
+        out, paths = [], []
+        for i, v in enumerate(obj):
+            item, sub = nan_to_null(v, f"{where}[{i}]")
+            out.append(item)
+            paths += sub
+        return out, paths
+    return obj, []
+
+
 def write_json(path: Path, obj: Any) -> None:
     """Write ``obj`` as indented JSON, atomically. numpy arrays and scalars become lists/numbers."""
     write_atomic(path, to_json_bytes(obj))

@@ -80,3 +80,11 @@ def test_leaderboard_refuses_damaged_files_by_name(store, tmp_path):
     store.path("a" * 24).unlink()  # the toy record is not a full run record: leave only the damaged file
     proc = _leaderboard(store.root, tmp_path / "boards", "--skip-damaged")
     assert str(bad) in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_undefined_metrics_are_written_as_null_and_listed(store):
+    store.write("f" * 24, {"status": "done", "metrics": {"test": {"r2": float("nan"), "rmse": 1.0}}, "spec": {}})
+    text = store.path("f" * 24).read_text()
+    assert "NaN" not in text  # bare NaN is not JSON
+    (record,) = [r for r in store.records() if r["key"] == "f" * 24]
+    assert record["metrics"]["test"]["r2"] is None and record["null_means_undefined"] == ["metrics.test.r2"]

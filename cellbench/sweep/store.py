@@ -11,7 +11,7 @@ import json
 import subprocess
 from pathlib import Path
 
-from cellbench.io import read_json, to_json_bytes, write_json
+from cellbench.io import nan_to_null, read_json, to_json_bytes, write_json
 from cellbench.version import __version__
 
 SOURCE_ROOT = Path(__file__).resolve().parents[2]
@@ -122,7 +122,10 @@ class ResultStore:
     def write(self, key: str, record: dict) -> Path:
         path = self.path(key)
         record = {"key": key, **{k: v for k, v in record.items() if k not in ("key", "checksum")}}
-        record = json.loads(to_json_bytes(record))  # the checksum covers exactly what is read back
+        record, undefined = nan_to_null(json.loads(to_json_bytes(record)))  # valid JSON: NaN -> null
+        if undefined:
+            record["null_means_undefined"] = undefined
+        # the checksum covers exactly what is read back
         record["checksum"] = record_checksum(record)
         write_json(path, record)
         return path
