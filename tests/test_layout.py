@@ -16,7 +16,7 @@ import pytest
 PKG = Path(__file__).resolve().parents[1] / "cellbench"
 
 LAYERS: list[set[str]] = [
-    {"errors", "io", "space", "version"},
+    {"errors", "io", "space", "version", "outdir"},
     {"data"},
     {"sim", "inputs"},
     {"prior"},
