@@ -51,6 +51,7 @@ def plot_prior(prior: Prior, path: Path, curves: dict | None = None, title: str 
         a.set_xlim(0, k[-1])
     ax[0, 0].axhline(1, color="0.6", lw=0.5)
     ax[0, 0].set_ylabel("S(k)")
+    _mark_s0(ax[0, 0], prior)
     ax[0, 1].set_ylabel("C(k) (um^2)")
     for a in (ax[1, 0], ax[1, 1]):
         a.set_xlabel("r (um)")
@@ -68,3 +69,16 @@ def plot_prior(prior: Prior, path: Path, curves: dict | None = None, title: str 
     fig.tight_layout()
     write_atomic_with(Path(path), lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
     plt.close(fig)
+
+
+def _mark_s0(ax, prior: Prior) -> None:
+    """S(0) +- its standard error at k = 0, and a warning when it is not resolved from zero."""
+    d = prior.diagnostics
+    se = d.get("S0_standard_error")
+    if se is None or not np.isfinite(se):
+        return
+    ax.errorbar([0.0], [prior.S_k[0]], yerr=[se], fmt="o", color="C3", ms=3, capsize=3, clip_on=False,
+                label="S(0) +- 1 s.e.")
+    if d.get("S0_resolved") is False:
+        ax.text(0.03, 0.97, f"S(0) = {prior.S_k[0]:.3g} +- {se:.2g}: not resolved from 0", transform=ax.transAxes,
+                ha="left", va="top", fontsize=7, color="C3")
