@@ -11,3 +11,8 @@ class TracksFormatError(CellbenchError):
 
 class ConfigError(CellbenchError):
     """An option or configuration value is invalid; the message names the option."""
+
+
+class FitError(CellbenchError):
+    """A tracks table cannot be fitted by a simulator preset (too short, too few cells, no frame
+    interval); the message names the file."""

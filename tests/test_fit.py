@@ -14,10 +14,11 @@ from scipy import integrate
 from typer.testing import CliRunner
 
 from cellbench.cli import app
-from cellbench.errors import CellbenchError, ConfigError
-from cellbench.simfit import FitError, fit_preset
+from cellbench.data.track_stats import msd_per_axis
+from cellbench.errors import CellbenchError, ConfigError, FitError
+from cellbench.simfit import fit_preset
 from cellbench.simfit.crowding import cells_per_frame, core_size_um, growth_rate_per_s, occupied_region, pair_correlation
-from cellbench.simfit.motion import abp_lag1_cov_um2, abp_msd_per_axis_um2, fit_motion, lag1_covariance, msd_per_axis
+from cellbench.simfit.motion import abp_lag1_cov_um2, abp_msd_per_axis_um2, fit_motion, lag1_covariance
 from cellbench.simfit.preset import division_for_growth
 from cellbench.data.tracks import Tracks, TracksMeta
 from cellbench.sim import PRESETS, SimConfig, simulate
@@ -267,17 +268,17 @@ CROWDED = SimConfig(n_cells=250, box_um=250.0, potential=PairPotential("harmonic
 def test_fitted_simulation_reproduces_a_crowded_source():
     # crowded soft disks (phi 0.31) with noise: the free-ABP formula alone misfits, the
     # simulation-based correction brings the MSD within 10 % at lags 1-20 and rho_1 within 0.05
-    from cellbench.simfit.summary import summarize
+    from cellbench.simfit.summary import summarize_tracks
 
     src = simulate(CROWDED, 7).tracks
-    a = summarize(src, 20)
+    a = summarize_tracks(src, 20)
     formula = fit_preset(src, n_corrections=0)
-    b0 = summarize(simulate(formula.config, 11).tracks, 20)
+    b0 = summarize_tracks(simulate(formula.config, 11).tracks, 20)
     assert np.max(np.abs(b0.msd_um2 / a.msd_um2 - 1)) > 0.10  # crowding slows the cells: the formula alone misfits
     fit = fit_preset(src)
     assert fit.stats["correction_iterations"] >= 1
     sim = simulate(fit.config, 11).tracks  # another seed than the correction's
-    b = summarize(sim, 20)
+    b = summarize_tracks(sim, 20)
     npt.assert_allclose(b.msd_um2, a.msd_um2, rtol=0.10)
     npt.assert_allclose(b.rho1_xy, a.rho1_xy, atol=0.05)
     # the corrected speed and the noise are the source's (measured: 2 % and 1 % off, seed 7)
@@ -287,12 +288,12 @@ def test_fitted_simulation_reproduces_a_crowded_source():
 
 @pytest.mark.slow
 def test_fitted_simulation_reproduces_hsc_02(real_data_dir):
-    from cellbench.simfit.summary import summarize
+    from cellbench.simfit.summary import summarize_tracks
     from cellbench.data.readers import read_tracks
 
     real = read_tracks(real_data_dir / "BF-C2DL-HSC_02_spots.csv")
     fit = fit_preset(real)
     sim = simulate(fit.config, 0).tracks
-    a, b = summarize(real, 20), summarize(sim, 20)
+    a, b = summarize_tracks(real, 20), summarize_tracks(sim, 20)
     npt.assert_allclose(b.msd_um2, a.msd_um2, rtol=0.10)
     npt.assert_allclose(b.rho1, a.rho1, atol=0.05)

@@ -11,7 +11,7 @@ from scipy.special import j0
 from cellbench.prior.correlation import interaction_range
 from cellbench.prior.hankel import QDHT, hankel_binned, hankel_inverse_trapezoid
 from cellbench.prior.validation.oz import solve_oz
-from cellbench.prior.validation.potentials import beta_u_wca, beta_u_yukawa
+from cellbench.prior.validation.reduced_potentials import beta_u_wca, beta_u_yukawa
 
 
 def test_qdht_gaussian_and_round_trip():

@@ -14,7 +14,7 @@ from cellbench.prior.automatic import estimate_prior
 from cellbench.prior.correlation import direct_correlation_k, direct_correlation_r, interaction_range
 from cellbench.prior.estimator import PriorEstimator
 from cellbench.prior.validation.oz import solve_oz
-from cellbench.prior.validation.potentials import beta_u_from_meta
+from cellbench.prior.validation.reduced_potentials import beta_u_from_meta
 from cellbench.prior.validation.reference_mc import MCConfig, run_mc
 from cellbench.prior.validation.reference_tables import SYSTEMS, load_table
 from cellbench.prior.structure import pair_histogram

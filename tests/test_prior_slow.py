@@ -25,7 +25,7 @@ import pytest
 
 from cellbench.prior.automatic import estimate_prior
 from cellbench.prior.validation.oz import solve_oz
-from cellbench.prior.validation.potentials import beta_u_from_meta
+from cellbench.prior.validation.reduced_potentials import beta_u_from_meta
 from cellbench.prior.validation.reference_tables import SYSTEMS, load_table, make_table
 from cellbench.prior.validation.truth import recovery_errors, reference_by_mc, rel_l2
 

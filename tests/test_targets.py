@@ -1,7 +1,7 @@
 import numpy as np
 import numpy.testing as npt
 
-from cellbench.data.targets import displacement_targets, history_um, neighbour_rows, track_age_frames
+from cellbench.data.targets import displacement_targets, history_um, neighbour_rows
 from tests.helpers import random_walk_tracks, table
 
 
@@ -35,11 +35,10 @@ def test_history_matches_a_naive_loop():
                 assert np.isnan(hist[i, lag]).all()
 
 
-def test_neighbour_rows_and_age():
+def test_neighbour_rows():
     t = table([(1, 3, 0.0, 0.0), (1, 4, 1.0, 0.0), (2, 4, 5.0, 5.0)])
     assert list(neighbour_rows(t, +1)) == [1, -1, -1]
     assert list(neighbour_rows(t, -1)) == [-1, 0, -1]
-    assert list(track_age_frames(t)) == [0, 1, 0]
 
 
 def test_periodic_targets_use_minimum_image_only_when_cells_fill_the_box():

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from cellbench import space
 from cellbench.data.tracks import Tracks
 
 
@@ -33,14 +34,6 @@ def _row_lookup(track_id: np.ndarray, frame: np.ndarray):
     return lookup
 
 
-def wrap_displacement(d_um: np.ndarray, tracks: Tracks) -> np.ndarray:
-    """Minimum-image displacement when the cells fill a periodic box (:attr:`Tracks.periodic_box_um`)."""
-    box = tracks.periodic_box_um
-    if box is None:
-        return d_um
-    return d_um - box * np.round(d_um / box)
-
-
 def neighbour_rows(tracks: Tracks, lag_frames: int) -> np.ndarray:
     """(n_rows,) index of the same track's row ``lag_frames`` later (negative: earlier), or -1."""
     tid = tracks.df["track_id"].to_numpy()
@@ -53,14 +46,16 @@ def displacement_targets(tracks: Tracks) -> tuple[np.ndarray, np.ndarray]:
 
     Returns
     -------
-    y_um : (n_rows, 2) float64, :math:`x^{t+1} - x^t` in um per frame; NaN where invalid.
+    y_um : (n_rows, 2) float64, :math:`x^{t+1} - x^t` in um per frame (a minimum image when the
+        cells fill a periodic box, :attr:`Tracks.periodic_box_um`); NaN where invalid.
     valid : (n_rows,) bool, the mask :math:`m_i^t` (the same track has frame t+1).
     """
+    displacement, _ = space.from_box(tracks.periodic_box_um)
     nxt = neighbour_rows(tracks, +1)
     valid = nxt >= 0
     pos = tracks.positions_um()
     y = np.full_like(pos, np.nan)
-    y[valid] = wrap_displacement(pos[nxt[valid]] - pos[valid], tracks)
+    y[valid] = displacement(pos[nxt[valid]], pos[valid])
     return y, valid
 
 
@@ -76,18 +71,13 @@ def history_um(tracks: Tracks, n_lags: int) -> np.ndarray:
     tid = tracks.df["track_id"].to_numpy()
     frame = tracks.df["frame"].to_numpy()
     lookup = _row_lookup(tid, frame)
+    displacement, _ = space.from_box(tracks.periodic_box_um)
     pos = tracks.positions_um()
     out = np.full((len(pos), n_lags, 2), np.nan)
     later = np.arange(len(pos))
     for lag in range(n_lags):
         earlier = np.where(later >= 0, lookup(tid, frame - lag - 1), -1)
         ok = (later >= 0) & (earlier >= 0)
-        out[ok, lag] = wrap_displacement(pos[later[ok]] - pos[earlier[ok]], tracks)
+        out[ok, lag] = displacement(pos[later[ok]], pos[earlier[ok]])
         later = earlier
     return out
-
-
-def track_age_frames(tracks: Tracks) -> np.ndarray:
-    """(n_rows,) frames since the track's first spot (0 at its first frame): a causal feature."""
-    first = tracks.df.groupby("track_id")["frame"].transform("min").to_numpy()
-    return tracks.df["frame"].to_numpy() - first

@@ -72,6 +72,11 @@ class TracksMeta:
                 )
             object.__setattr__(self, "fov_um", fov)
 
+    @property
+    def where(self) -> str:
+        """What errors name: the file the table was read from, else the dataset name."""
+        return self.source_path or self.dataset
+
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
@@ -218,7 +223,7 @@ class Tracks:
     meta: TracksMeta
 
     def __post_init__(self):
-        where = self.meta.source_path or self.meta.dataset
+        where = self.meta.where
         object.__setattr__(self, "df", validate_table(self.df, where))
 
     @classmethod
@@ -234,7 +239,7 @@ class Tracks:
 
         Validation runs before sorting so that errors point at the file's own row numbers.
         """
-        where = meta.source_path or meta.dataset
+        where = meta.where
         checked = validate_table(df, where, file_rows, check_sorted=not sort, column_names=column_names)
         if sort:
             checked, _ = sort_table(checked)

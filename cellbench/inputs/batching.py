@@ -35,14 +35,18 @@ import torch
 from torch import Tensor
 
 from cellbench.data.dataset import Dataset
-from cellbench.inputs.graphs import frame_graphs
-from cellbench.models.temporal import track_keys
 from cellbench.data.splits import SPLITS
 from cellbench.data.targets import history_um
+from cellbench.inputs.graphs import frame_graphs
 
 SPLIT_CODE = {name: i for i, name in enumerate(SPLITS)}
 N_RBF = 8
 EDGE_DIM = 3 + 3 * N_RBF
+
+
+def track_keys(lane: np.ndarray, track_id: np.ndarray) -> np.ndarray:
+    """(n_nodes,) int64 keys identifying a track within a lane (lanes never share a track's state)."""
+    return (np.asarray(lane, dtype=np.int64) << 40) + np.asarray(track_id, dtype=np.int64)
 
 
 def edge_features(rel_um: np.ndarray, d_um: np.ndarray, r_cut_um: float, n_rbf: int = N_RBF) -> np.ndarray:

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial import cKDTree
 
-from cellbench.errors import ConfigError
+from cellbench import space
 from cellbench.data.tracks import Tracks
+from cellbench.errors import ConfigError
 
 R_CUT_NN_MULTIPLE = 2.5
 """Default r_cut = 2.5 x the median nearest-neighbour distance of the training frames: wide
@@ -68,7 +69,8 @@ def radius_edges(
     ----------
     pos_um : (n_nodes, 2) positions in um.
     r_cut_um : cutoff radius in um, > 0.
-    box_um : side of a periodic square box in um (minimum image), or None for open space.
+    box_um : side of a periodic square box in um (positions wrapped, minimum image; :mod:`cellbench.space`),
+        or None for the open plane.
 
     Returns
     -------
@@ -82,11 +84,8 @@ def radius_edges(
     if not r_cut_um > 0:
         raise ConfigError(f"--r-cut-um {r_cut_um}: must be > 0 um")
     n = len(pos_um)
-    if box_um is not None:
-        pos_um = np.mod(pos_um, box_um)
-        tree = cKDTree(pos_um, boxsize=box_um)
-    else:
-        tree = cKDTree(pos_um)
+    pos_um = space.wrap(pos_um, box_um)
+    tree = cKDTree(pos_um, boxsize=box_um)  # boxsize None: the open plane
     pairs = tree.query_pairs(r_cut_um, output_type="ndarray") if n > 1 else np.empty((0, 2), dtype=np.int64)
     if len(pairs) == 0:
         loops = np.arange(n, dtype=np.int64)
@@ -95,15 +94,8 @@ def radius_edges(
     dst = np.concatenate([pairs[:, 1], pairs[:, 0]]).astype(np.int64)
     order = np.lexsort((src, dst))
     src, dst = src[order], dst[order]
-    rel = pos_um[src] - pos_um[dst]
-    if box_um is not None:
-        rel -= box_um * np.round(rel / box_um)
+    rel = space.minimum_image(pos_um[src] - pos_um[dst], box_um)
     return np.stack([src, dst]), np.hypot(rel[:, 0], rel[:, 1]), rel, np.zeros(len(src), dtype=bool)
-
-
-def periodic_box_um(tracks: Tracks) -> float | None:
-    """The periodic box side when the cells fill a periodic box, else None (see :attr:`Tracks.periodic_box_um`)."""
-    return tracks.periodic_box_um
 
 
 def frame_graphs(tracks: Tracks, r_cut_um: float) -> list[FrameGraph]:
@@ -133,9 +125,8 @@ def nearest_neighbour_um(tracks: Tracks, frames: np.ndarray | None = None) -> np
     for _, group in df[keep].groupby("frame"):
         if len(group) < 2:
             continue
-        p = group[["x_um", "y_um"]].to_numpy()
-        tree = cKDTree(np.mod(p, box), boxsize=box) if box else cKDTree(p)
-        d, _ = tree.query(np.mod(p, box) if box else p, k=2)
+        p = space.wrap(group[["x_um", "y_um"]].to_numpy(), box)
+        d, _ = cKDTree(p, boxsize=box).query(p, k=2)
         out.append(d[:, 1])
     return np.concatenate(out) if out else np.empty(0)
 

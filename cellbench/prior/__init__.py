@@ -12,7 +12,7 @@ Modules
 ``result``      :class:`Prior` and ``prior.json``
 ``projection``  :func:`project_prior`, :class:`EdgeNormalizer` (paper eq. 4)
 ``oz``          Ornstein-Zernike solver with PY / HNC closures (comparison curves)
-``potentials``  beta u(r) of the simulators' potentials from their metadata
+``reduced_potentials`` beta u(r) of the simulators' potentials from their metadata
 ``reference_mc`` an independent Metropolis sampler of the same potentials (validation)
 ``truth``       ground-truth c(r) for simulated runs and the recovery errors
 ``plot``        the ``prior.png`` figure

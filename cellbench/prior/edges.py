@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cellbench.inputs.graphs import periodic_box_um, radius_edges
+from cellbench.inputs.graphs import radius_edges
 from cellbench.data.tracks import Tracks
 
 MAX_NORMALIZER_FRAMES = 200
@@ -67,7 +67,7 @@ def edge_prior(train: list[tuple[Tracks, np.ndarray]], r_cut_um: float, transfor
         groups = [g for _, g in tracks.df.groupby("frame")]
         idx = np.unique(np.linspace(0, len(groups) - 1, min(len(groups), MAX_NORMALIZER_FRAMES)).round().astype(int))
         for i in idx:
-            _, d_um, _, loop = radius_edges(groups[i][["x_um", "y_um"]].to_numpy(), r_cut_um, periodic_box_um(tracks))
+            _, d_um, _, loop = radius_edges(groups[i][["x_um", "y_um"]].to_numpy(), r_cut_um, tracks.periodic_box_um)
             d.append(d_um[~loop])
     c = prior.c_of_r(np.concatenate(d)) if d else np.zeros(0)
     return EdgePrior(prior, EdgeNormalizer.fit(c, transform))

@@ -73,7 +73,7 @@ def truth_curves(meta: dict, rho_per_um2: float, reference: str = "mc", seed: in
     ``reference``: ``"mc"`` (an independent Monte Carlo run, the truth), ``"py"`` (PY as the
     truth: only for steep cores) or ``"none"`` (closure curves only).
     """
-    from cellbench.prior.validation.potentials import beta_u_from_meta
+    from cellbench.prior.validation.reduced_potentials import beta_u_from_meta
 
     pot = meta.get("potential")
     if not pot:

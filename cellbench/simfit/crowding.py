@@ -13,8 +13,9 @@ import numpy as np
 from scipy.spatial import ConvexHull, QhullError
 from scipy.spatial.distance import pdist
 
-from cellbench.simfit.errors import FitError, where
+from cellbench import space
 from cellbench.data.tracks import Tracks
+from cellbench.errors import FitError
 
 DISK_RMS_TOL = 0.08  # hull vertices within 8 % (rms) of the fitted circle ...
 DISK_FILL_MIN = 0.75  # ... and the hull covering >= 75 % of the disk: the cells stay in a disk
@@ -107,7 +108,7 @@ def occupied_region(tracks: Tracks) -> Region:
     try:
         hull = ConvexHull(pts)
     except (QhullError, ValueError):
-        raise FitError(f"{where(tracks)}: the cells' positions span no area (fewer than 3 distinct points or all "
+        raise FitError(f"{tracks.meta.where}: the cells' positions span no area (fewer than 3 distinct points or all "
                        "on a line); the occupied region cannot be estimated") from None
     verts = pts[hull.vertices]
     centre, R = _circle_fit(verts)
@@ -158,12 +159,11 @@ def pair_correlation(tracks: Tracks, area_um2: float, r_max_um: float, dr_um: fl
         n = len(p)
         if n < 2:
             continue
-        if box is None:
+        if box is None:  # the open plane's fast path; a periodic box needs the minimum image
             d = pdist(p)
         else:
             i, j = np.triu_indices(n, 1)
-            dxy = p[j] - p[i]
-            dxy -= box * np.round(dxy / box)
+            dxy = space.minimum_image(p[j] - p[i], box)
             d = np.hypot(dxy[:, 0], dxy[:, 1])
         hist += np.histogram(d, bins=edges)[0]
         norm += 0.5 * n * (n - 1)

@@ -25,7 +25,8 @@ gives :math:`-\sigma_{loc}^2`.
 
 Displacements are taken only between two frames of the same ``track_id`` (a division starts
 new track ids, so no displacement crosses a division); gaps are allowed for a lag-L pair as
-long as both frames f and f + L are recorded.
+long as both frames f and f + L are recorded. The MSD is
+:func:`cellbench.data.track_stats.msd_per_axis`, the same statistic the simulator's own checks use.
 """
 
 from __future__ import annotations
@@ -35,46 +36,14 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import least_squares
 
-from cellbench.simfit.errors import FitError, where
-from cellbench.data.targets import neighbour_rows, wrap_displacement
+from cellbench import space
+from cellbench.data.targets import neighbour_rows
+from cellbench.data.track_stats import msd_per_axis
 from cellbench.data.tracks import Tracks
+from cellbench.errors import FitError
 
 MIN_PAIRS = 20  # displacement pairs needed at a lag for it to enter the fit
 MIN_LAGS = 4  # the model has 4 parameters: at least 4 MSD lags besides the covariance
-
-
-def msd_per_axis(tracks: Tracks, lags_frames) -> tuple[np.ndarray, np.ndarray]:
-    r"""Per-axis mean squared displacement at the given lags.
-
-    .. math:: \mathrm{MSD}_a(L) = \langle (a_{f+L} - a_f)^2 \rangle, \quad a \in \{x, y\}
-
-    averaged over every pair of recorded frames (f, f + L) of one track id. In a periodic
-    simulation box (``tracks.periodic_box_um``) displacements are taken as minimum images, which
-    is exact while a cell moves less than half a box over the lag.
-
-    Parameters
-    ----------
-    tracks : Tracks (any frame subset).
-    lags_frames : (n_lags,) integer lags >= 1, frames.
-
-    Returns
-    -------
-    msd_um2 : (n_lags, 2) array, um^2 (columns x, y); NaN where no track spans the lag.
-    n_pairs : (n_lags,) int array, number of displacement pairs used at each lag.
-    """
-    pos = tracks.df[["x_um", "y_um"]].to_numpy()
-    lags = np.asarray(lags_frames, dtype=np.int64)
-    out = np.full((len(lags), 2), np.nan)
-    n = np.zeros(len(lags), np.int64)
-    for k, lag in enumerate(lags):
-        if lag < 1:
-            raise ValueError(f"lags_frames must be >= 1, found {lag}")
-        later = neighbour_rows(tracks, int(lag))
-        i = np.flatnonzero(later >= 0)
-        n[k] = len(i)
-        if len(i):
-            out[k] = (wrap_displacement(pos[later[i]] - pos[i], tracks) ** 2).mean(axis=0)
-    return out, n
 
 
 def lag1_covariance(tracks: Tracks) -> tuple[np.ndarray, np.ndarray, int]:
@@ -92,14 +61,15 @@ def lag1_covariance(tracks: Tracks) -> tuple[np.ndarray, np.ndarray, int]:
     rho : (2,) array, lag-1 autocorrelation coefficient for x and y (dimensionless).
     n_triples : number of (Delta_k, Delta_{k+1}) pairs.
     """
+    displacement, _ = space.from_box(tracks.periodic_box_um)
     pos = tracks.df[["x_um", "y_um"]].to_numpy()
     nxt = neighbour_rows(tracks, 1)
     has = np.flatnonzero(nxt >= 0)
     a = has[nxt[nxt[has]] >= 0]  # rows with a displacement whose end row also starts one
     if len(a) == 0:
         return np.full(2, np.nan), np.full(2, np.nan), 0
-    d0 = wrap_displacement(pos[nxt[a]] - pos[a], tracks)
-    d1 = wrap_displacement(pos[nxt[nxt[a]]] - pos[nxt[a]], tracks)
+    d0 = displacement(pos[nxt[a]], pos[a])
+    d1 = displacement(pos[nxt[nxt[a]]], pos[nxt[a]])
     cov = (d0 * d1).mean(axis=0)
     var = 0.5 * ((d0**2).mean(axis=0) + (d1**2).mean(axis=0))
     return cov, cov / var, int(len(a))
@@ -182,7 +152,7 @@ def frame_interval_of(tracks: Tracks) -> float:
     """The tracks' frame interval in s; FitError naming the file when unknown."""
     tau = tracks.meta.frame_interval_s
     if tau is None:
-        raise FitError(f"{where(tracks)}: the frame interval is unknown (no t_s column or frame_interval_s); "
+        raise FitError(f"{tracks.meta.where}: the frame interval is unknown (no t_s column or frame_interval_s); "
                        "it is needed to express v0, D_r and D_t per second")
     return float(tau)
 
@@ -218,19 +188,19 @@ def fit_motion(tracks: Tracks, max_lag_frames: int = 20) -> MotionFit:
     n_ok = int(np.argmin(usable)) if not usable.all() else len(lags)  # leading run of usable lags
     if n_ok < MIN_LAGS:
         raise FitError(
-            f"{where(tracks)}: too short to fit the motion: {n_ok} lag(s) have >= {MIN_PAIRS} displacement pairs "
+            f"{tracks.meta.where}: too short to fit the motion: {n_ok} lag(s) have >= {MIN_PAIRS} displacement pairs "
             f"within one track (need lags 1..{MIN_LAGS}; pairs per lag 1..{min(len(lags), 6)}: "
             f"{n_pairs[:6].tolist()}); use longer tracks or more cells"
         )
     lags, msd_xy, n_pairs = lags[:n_ok], msd_xy[:n_ok], n_pairs[:n_ok]
     cov_xy, rho_xy, n_tri = lag1_covariance(tracks)
     if n_tri < MIN_PAIRS:
-        raise FitError(f"{where(tracks)}: too short to fit the motion: {n_tri} runs of 3 consecutive frames of one "
+        raise FitError(f"{tracks.meta.where}: too short to fit the motion: {n_tri} runs of 3 consecutive frames of one "
                        f"track (need >= {MIN_PAIRS}) for the lag-1 displacement covariance")
     msd = msd_xy.mean(axis=1)
     cov1 = float(cov_xy.mean())
     if not np.all(msd > 0):
-        raise FitError(f"{where(tracks)}: the cells do not move (MSD = 0 at some lag); nothing to fit")
+        raise FitError(f"{tracks.meta.where}: the cells do not move (MSD = 0 at some lag); nothing to fit")
     w_cov = np.sqrt(len(lags))
 
     # parameters in frame units: p = (v0 tau [um], D_r tau [1], D_t tau [um^2], sigma [um])
@@ -256,5 +226,5 @@ def fit_motion(tracks: Tracks, max_lag_frames: int = 20) -> MotionFit:
     )
 
 
-__all__ = ["MotionFit", "fit_motion", "msd_per_axis", "lag1_covariance", "abp_msd_per_axis_um2",
+__all__ = ["MotionFit", "fit_motion", "lag1_covariance", "abp_msd_per_axis_um2",
            "abp_lag1_cov_um2", "frame_interval_of"]

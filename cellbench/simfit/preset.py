@@ -29,14 +29,14 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import nnls
 
-from cellbench.simfit.crowding import (Region, cells_per_frame, core_size_um, growth_rate_per_s, occupied_region,
-                                    pair_correlation)
-from cellbench.errors import ConfigError
-from cellbench.simfit.errors import FitError, where
-from cellbench.simfit.motion import MotionFit, _h, fit_motion, msd_per_axis
+from cellbench.data.track_stats import msd_per_axis
 from cellbench.data.tracks import Tracks
+from cellbench.errors import ConfigError, FitError
 from cellbench.sim.config import PHI_CLOSE_PACKING, SimConfig
 from cellbench.sim.potentials import PairPotential
+from cellbench.simfit.crowding import (Region, cells_per_frame, core_size_um, growth_rate_per_s, occupied_region,
+                                       pair_correlation)
+from cellbench.simfit.motion import MotionFit, _h, fit_motion
 
 RELAX_PER_FRAME = 5.0  # mu k tau: an overlap (or wall contact) relaxes ~e^-10 within one frame
 MIN_STEPS_PER_FRAME = 20  # mu k dt = 5 / 20 = 0.25 < 0.5 (Euler stability); D_r dt <= 0.05
@@ -274,7 +274,7 @@ def correct_by_simulation(cfg: SimConfig, motion: MotionFit, crowd: CrowdingFit,
 
 
 @dataclass(frozen=True)
-class FitResult:
+class PresetFit:
     """A fitted preset.
 
     Attributes
@@ -293,7 +293,7 @@ class FitResult:
     corrections: list = field(default_factory=list)
 
 
-def fit_preset(tracks: Tracks, max_lag_frames: int = 20, n_corrections: int = 5, seed: int = 0) -> FitResult:
+def fit_preset(tracks: Tracks, max_lag_frames: int = 20, n_corrections: int = 5, seed: int = 0) -> PresetFit:
     """Fit a simulator preset to ``tracks`` (any Tracks, a frame subset included); deterministic.
 
     Parameters
@@ -316,13 +316,13 @@ def fit_preset(tracks: Tracks, max_lag_frames: int = 20, n_corrections: int = 5,
     except FitError:
         raise
     except Exception as err:  # a SimConfig check: name the file the numbers came from
-        raise FitError(f"{where(tracks)}: the fitted preset is not a valid simulation: {err}") from err
+        raise FitError(f"{tracks.meta.where}: the fitted preset is not a valid simulation: {err}") from err
     cfg, history = formula_cfg, []
     if n_corrections > 0:
         cfg, history = correct_by_simulation(formula_cfg, motion, crowd, n_corrections, seed)
     reg = crowd.region
     stats = {
-        "source": where(tracks),
+        "source": tracks.meta.where,
         "dataset": name,
         "frame_interval_s": motion.frame_interval_s,
         "first_frame": int(crowd.frames[0]),
@@ -372,7 +372,7 @@ def fit_preset(tracks: Tracks, max_lag_frames: int = 20, n_corrections: int = 5,
         "sim_box_um": cfg.box_um,
         "sim_steps_per_frame": cfg.record_every,
     }
-    return FitResult(cfg, stats, motion, crowd, formula_cfg, history)
+    return PresetFit(cfg, stats, motion, crowd, formula_cfg, history)
 
 
-__all__ = ["FitResult", "CrowdingFit", "fit_preset", "crowding_stats", "build_config", "correct_by_simulation"]
+__all__ = ["PresetFit", "CrowdingFit", "fit_preset", "crowding_stats", "build_config", "correct_by_simulation"]

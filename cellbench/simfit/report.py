@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from cellbench.simfit.crowding import core_size_um
-from cellbench.simfit.preset import FitResult
+from cellbench.simfit.preset import PresetFit
 from cellbench.simfit.summary import Summary
 from cellbench.io import write_atomic, write_json
 
@@ -65,7 +65,7 @@ def _fmt(v, digits: int = 4) -> str:
     return str(v)
 
 
-def fit_markdown(fit: FitResult, cmp: dict, sim_dir: str, preset_path: str, seed: int) -> str:
+def fit_markdown(fit: PresetFit, cmp: dict, sim_dir: str, preset_path: str, seed: int) -> str:
     """The text of ``fit.md``."""
     s = fit.stats
     tau = s["frame_interval_s"]
@@ -147,7 +147,7 @@ def fit_markdown(fit: FitResult, cmp: dict, sim_dir: str, preset_path: str, seed
     return "\n".join(lines)
 
 
-def fit_figure_png(fit: FitResult, real: Summary, sim: Summary) -> bytes:
+def fit_figure_png(fit: PresetFit, real: Summary, sim: Summary) -> bytes:
     """``fit.png``: MSD, lag-1 autocorrelation, cells per frame, g(r); real (black) vs simulation (red)."""
     import matplotlib
 
@@ -193,7 +193,7 @@ def fit_figure_png(fit: FitResult, real: Summary, sim: Summary) -> bytes:
     return buf.getvalue()
 
 
-def write_report(out_dir: Path, fit: FitResult, real: Summary, sim: Summary, sim_dir: str, preset_path: str,
+def write_report(out_dir: Path, fit: PresetFit, real: Summary, sim: Summary, sim_dir: str, preset_path: str,
                  seed: int) -> dict:
     """Write ``fit.md``, ``fit.png`` and ``fit.json`` (stats + comparison) under ``out_dir``, atomically."""
     out_dir = Path(out_dir)

@@ -1,6 +1,6 @@
 r"""The statistics a fitted simulation is compared on, computed the same way for any Tracks.
 
-:func:`summarize` gives, for one tracks table: the per-axis MSD at lags 1..L (um^2), the lag-1
+:func:`summarize_tracks` gives, for one tracks table: the per-axis MSD at lags 1..L (um^2), the lag-1
 autocorrelation of one-frame displacements per axis, the number of cells per frame, and g(r)
 normalised by the table's own occupied region (see :mod:`cellbench.simfit.crowding`). The report
 puts the real file's summary beside the fitted simulation's.
@@ -12,9 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cellbench.simfit.crowding import cells_per_frame, occupied_region, pair_correlation
-from cellbench.simfit.motion import lag1_covariance, msd_per_axis
+from cellbench.data.track_stats import msd_per_axis
 from cellbench.data.tracks import Tracks
+from cellbench.simfit.crowding import cells_per_frame, occupied_region, pair_correlation
+from cellbench.simfit.motion import lag1_covariance
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ class Summary:
         return float(np.mean(self.rho1_xy))
 
 
-def summarize(tracks: Tracks, max_lag_frames: int = 20, r_max_um: float = 60.0, dr_um: float = 1.0) -> Summary:
+def summarize_tracks(tracks: Tracks, max_lag_frames: int = 20, r_max_um: float = 60.0, dr_um: float = 1.0) -> Summary:
     """Per-axis MSD at lags 1..``max_lag_frames``, lag-1 autocorrelation, cells per frame, g(r)."""
     lags = np.arange(1, max_lag_frames + 1)
     msd_xy, _ = msd_per_axis(tracks, lags)
@@ -55,4 +56,4 @@ def summarize(tracks: Tracks, max_lag_frames: int = 20, r_max_um: float = 60.0, 
     return Summary(lags, msd_xy.mean(axis=1), rho, frames - frames[0], counts, r, g, region.area_um2)
 
 
-__all__ = ["Summary", "summarize"]
+__all__ = ["Summary", "summarize_tracks"]
