@@ -6,7 +6,8 @@ import numpy.testing as npt
 import pytest
 
 from cellbench.sim import simulate
-from cellbench.sim.analysis import abp_msd_theory, msd, oracle_r2, orientation_autocorrelation
+from cellbench.evaluation.sim_truth import one_step_table, oracle_r2
+from cellbench.sim.analysis import abp_msd_theory, msd, orientation_autocorrelation
 
 N_FREE = 4000
 
@@ -118,8 +119,6 @@ def test_oracle_residual_is_the_translational_noise():
     # the translational noise: var(dx - oracle_dx) = 2 D_t tau per axis. 2000 cells x 30 frames x 2
     # axes = 1.2e5 samples: the variance estimate has relative std sqrt(2/1.2e5) = 0.4 %; 2 % is 5 sigma.
     res = simulate("free-abp", 8, {"n_cells": 2000, "box_um": 2000.0, "D_r_per_s": 0.0, "D_t_um2_per_s": 0.2, "n_frames": 31})
-    from cellbench.sim.analysis import one_step_table
-
     t = one_step_table(res.truth, res.meta["frame_interval_s"])
     resid = np.concatenate([t["dx_um"] - t["oracle_dx_um"], t["dy_um"] - t["oracle_dy_um"]])
     npt.assert_allclose(resid.var(), 2 * 0.2 * res.meta["frame_interval_s"], rtol=0.02)

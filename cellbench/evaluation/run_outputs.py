@@ -1,4 +1,4 @@
-"""Files a learned model leaves in its run folder, and the kernel-recovery numbers for metrics.json.
+"""Files a learned model leaves in its run folder (the numbers are in :mod:`.interactions`).
 
 :func:`learned_outputs` returns ``{file name: writer(path)}`` so that the pipeline writes
 everything after all numbers are computed: ``checkpoint.pt`` (state_dict), ``model.json``,
@@ -10,50 +10,13 @@ the true pair-force magnitude).
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from cellbench.io import write_atomic, write_atomic_with, write_json
-from cellbench.evaluation.interactions import _edge_forces, kernel_recovery
+from cellbench.evaluation.interactions import edge_forces
 from cellbench.train.loop import save_checkpoint
-
-
-def _true_range_um(truth) -> float:
-    r = truth.interaction_cutoff_um
-    if r is not None:
-        return r
-    return float(truth.pairs["r_um"].max()) if len(truth.pairs) else float("nan")
-
-
-def kernel_recovery_all(att: pd.DataFrame, data, model) -> dict:
-    """Kernel recovery of attention block 1 and 2 (head mean) and of the prior C~, mean over sequences."""
-    per_seq = []
-    for si, s in enumerate(data.seqs):
-        a = att[att["seq"] == si]
-        if s.truth is None or len(a) == 0:
-            continue
-        rng = _true_range_um(s.truth)
-        res = kernel_recovery(a, s.truth.pairs, rng, model.r_cut_um)
-        b2 = [c for c in a.columns if c.startswith("alpha_b2_")]
-        if b2:
-            res2 = kernel_recovery(a, s.truth.pairs, rng, model.r_cut_um, b2)
-            res["spearman_force_block2"] = res2["spearman_force"]
-            res["auroc_in_range_block2"] = res2["auroc_in_range"]
-        if getattr(model, "prior", None) is not None:
-            resp = kernel_recovery(a.assign(alpha_prior=a["c_tilde"]), s.truth.pairs, rng, model.r_cut_um, ["alpha_prior"])
-            res["spearman_force_prior"] = resp["spearman_force"]
-            res["auroc_in_range_prior"] = resp["auroc_in_range"]
-            res["prior_range_um"] = float(model.prior.prior.r_cut_um)
-        per_seq.append(res)
-    if not per_seq:
-        return {}
-    out = {}
-    for k, v in per_seq[0].items():
-        vals = [r[k] for r in per_seq if k in r]
-        out[k] = float(np.nanmean(vals)) if isinstance(v, (int, float)) and not isinstance(v, bool) else v
-    return out
 
 
 def _png(fig) -> bytes:
@@ -126,7 +89,7 @@ def attention_png(att: pd.DataFrame, model, data, title: str) -> bytes:
     truth = data.seqs[0].truth
     if truth is not None:
         a0 = att[att["seq"] == 0]
-        f = _edge_forces(a0, truth.pairs)
+        f = edge_forces(a0, truth.pairs)
         cols = [c for c in att.columns if c.startswith("alpha_b1_")]
         g0 = pd.factorize(pd.MultiIndex.from_arrays([a0["frame"], a0["target_track"]]))[0]
         rel = a0[cols].to_numpy().mean(axis=1) * np.bincount(g0)[g0]

@@ -1,4 +1,10 @@
-"""Predictions of a fitted predictor on one split, and their metrics."""
+"""Scoring of fitted predictors: their predictions on a split, every metric, the skills relative to the references.
+
+:func:`score_predictors` is what a run calls: for each predictor the foundation metrics on test
+(:func:`~cellbench.evaluation.pointwise.regression_metrics`), NLL and ellipse coverage
+(:mod:`~cellbench.evaluation.uncertainty`), ``rmse_um``, then the skills relative to the
+const-velocity reference and the oracle (:func:`relative_metrics`), in that key order.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,8 @@ import numpy as np
 import pandas as pd
 
 from cellbench.data.dataset import Dataset
-from cellbench.evaluation.pointwise import regression_metrics
+from cellbench.evaluation.pointwise import extra_test_metrics, regression_metrics
+from cellbench.evaluation.uncertainty import constant_sigma_um, uncertainty_metrics
 
 
 def split_predictions(pred_per_seq: list[np.ndarray], data: Dataset, split: str = "test") -> np.ndarray:
@@ -23,6 +30,91 @@ def split_predictions(pred_per_seq: list[np.ndarray], data: Dataset, split: str 
 def score(pred_per_seq: list[np.ndarray], data: Dataset, split: str = "test") -> dict[str, float]:
     """Foundation metrics of ``pred_per_seq`` on ``split``."""
     return regression_metrics(split_predictions(pred_per_seq, data, split), data.targets(split))
+
+
+def _predicted_sigma(model, data: Dataset) -> tuple[list[np.ndarray] | None, str]:
+    """Per-sequence sigma of a heteroscedastic model, or None with how the constant one is fitted."""
+    if hasattr(model, "predict_with_sigma") and getattr(model, "heteroscedastic", False):
+        return model.predict_with_sigma(data)[1], "predicted"
+    return None, "constant (fitted on val residuals)" if data.n_targets("val") else "constant (fitted on train residuals)"
+
+
+def score_predictor(model, pred_per_seq: list[np.ndarray], data: Dataset) -> dict:
+    """Every metric of one fitted predictor on the test split (the relative skills excepted).
+
+    Parameters
+    ----------
+    model : the fitted predictor; a heteroscedastic one (``heteroscedastic`` and
+        ``predict_with_sigma``) supplies its sigma, any other gets the constant sigma fitted on
+        the validation residuals (training residuals without a validation split).
+    pred_per_seq : per sequence, an (n_rows, 2) array of predicted displacements, um.
+    data : the :class:`Dataset` the predictor was fitted on.
+
+    Returns
+    -------
+    dict: :func:`~cellbench.evaluation.pointwise.regression_metrics`, then
+    :func:`~cellbench.evaluation.uncertainty.uncertainty_metrics`, then ``rmse_um``.
+    """
+    m = score(pred_per_seq, data, "test")
+    true = data.targets("test")
+    p = split_predictions(pred_per_seq, data, "test")
+    sig_per_seq, kind = _predicted_sigma(model, data)
+    if sig_per_seq is not None:
+        sigma = data.gather(sig_per_seq, "test")
+    else:
+        fit_split = "val" if data.n_targets("val") else "train"
+        sigma = constant_sigma_um(split_predictions(pred_per_seq, data, fit_split), data.targets(fit_split))
+    m.update(uncertainty_metrics(p, sigma, true, kind))
+    m.update(extra_test_metrics(p, true))
+    return m
+
+
+def relative_metrics(m: dict, const_velocity: dict | None, oracle: dict | None) -> dict[str, float]:
+    r"""Skills of one predictor's test metrics relative to the references' (present ones only).
+
+    .. math:: \mathrm{skill}_{cv} = 1 - (\mathrm{RMSE} / \mathrm{RMSE}_{cv})^2, \quad
+              \mathrm{oracle\ ratio} = \mathrm{RMSE} / \mathrm{RMSE}_{oracle}, \quad
+              R^2\ \mathrm{of\ oracle} = R^2 / R^2_{oracle}
+
+    Parameters
+    ----------
+    m, const_velocity, oracle : test metrics (``rmse_um`` in um, ``r2``) of the predictor and of
+        the const-velocity and oracle references; a reference that was not run is None.
+
+    Returns
+    -------
+    dict: ``skill_vs_const_velocity`` (with const-velocity), ``oracle_ratio`` and ``r2_of_oracle``
+    (with the oracle), dimensionless; NaN when the reference's RMSE (R^2) is not > 0.
+    """
+    out = {}
+    cv, orc = const_velocity, oracle
+    if cv is not None:
+        out["skill_vs_const_velocity"] = 1.0 - (m["rmse_um"] / cv["rmse_um"]) ** 2 if cv["rmse_um"] > 0 else float("nan")
+    if orc is not None:
+        out["oracle_ratio"] = m["rmse_um"] / orc["rmse_um"] if orc["rmse_um"] > 0 else float("nan")
+        out["r2_of_oracle"] = m["r2"] / orc["r2"] if orc["r2"] > 0 else float("nan")
+    return out
+
+
+def score_predictors(predictors: dict[str, tuple[object, list[np.ndarray]]], data: Dataset) -> dict[str, dict]:
+    """Test metrics of every predictor of a run, with the skills relative to the references.
+
+    Parameters
+    ----------
+    predictors : ``{name: (fitted model, per-sequence predictions)}``; the references are found
+        under the names ``'const-velocity'`` and ``'oracle'``.
+    data : the :class:`Dataset` they were fitted on.
+
+    Returns
+    -------
+    ``{name: metrics}`` in the order of ``predictors``: :func:`score_predictor` followed by
+    :func:`relative_metrics`.
+    """
+    rows = {name: score_predictor(model, pred, data) for name, (model, pred) in predictors.items()}
+    cv, orc = rows.get("const-velocity"), rows.get("oracle")
+    for m in rows.values():
+        m.update(relative_metrics(m, cv, orc))
+    return rows
 
 
 def predictions_table(pred_per_seq: list[np.ndarray], data: Dataset, split: str = "test") -> pd.DataFrame:

@@ -5,10 +5,10 @@ mobility is mu = D_t/kT (Einstein), so for the active presets, whose D_t is smal
 potential strengths are large numbers of kT: what matters is the ratio of the active force
 v0/mu to the repulsion (e.g. 24 epsilon/sigma for WCA).
 
-Measured one-step R^2 (``cellbench.sim.analysis.oracle_r2``, seed 0, pooled over dx and dy):
+Measured one-step R^2 (``cellbench.evaluation.sim_truth.oracle_r2``, seed 0, pooled over dx and dy):
 ``r2_oracle`` is explained by the oracle displacement, ``r2_int`` = r2_oracle - R^2 of
 self-propulsion alone (v0 e(theta) frame_interval) is what the interactions add. See
-:data:`MEASURED` (regenerate with ``python -m cellbench.sim.presets``):
+:data:`MEASURED` (regenerate with ``python -m cellbench.runs.measure_presets``):
 
 ==============  =========  ======  ================  ===========  =====
 preset          r2_oracle  r2_int  disp std/axis um  cells/frame  cpu s
@@ -102,7 +102,7 @@ PRESETS: dict[str, SimConfig] = {
     ),
 }
 
-# Measured with ``python -m cellbench.sim.presets`` (seed 0, 1 numba thread, 2026-11-26, on the
+# Measured with ``python -m cellbench.runs.measure_presets`` (seed 0, 1 numba thread, 2026-11-26, on the
 # shared 2-core dev machine, kernels of commit a317c14, load average ~1: cpu_s is the process CPU
 # time of simulate(),
 # wall_s the elapsed time; both exclude numba compilation and writing files). r2_int is
@@ -145,40 +145,3 @@ def describe(name: str) -> str:
                  f"{m['cells_per_frame'][0]}->{m['cells_per_frame'][1]} cells/frame]")
     return f"{cfg.description}{extra}"
 
-
-def _measure() -> None:  # pragma: no cover - a maintenance script
-    import sys
-    import time
-
-    import numba
-
-    from cellbench.sim.analysis import oracle_r2
-    from cellbench.sim.engine import simulate
-
-    numba.set_num_threads(1)
-    names = sys.argv[1:] or list(PRESETS)
-    rows = []
-    for name in names:
-        simulate(name, 0, {"n_frames": 2, "n_equil_steps": 0})  # compile / load the numba cache
-        t0, c0 = time.perf_counter(), time.process_time()
-        res = simulate(name, 0)
-        secs, cpu = time.perf_counter() - t0, time.process_time() - c0
-        r = oracle_r2(res.truth, res.meta["frame_interval_s"])
-        cpf = res.tracks.cells_per_frame()
-        print(f'    "{name}": {{"r2_oracle": {r["r2_oracle"]:.3f}, "r2_int": {r["r2_interactions"]:.3f}, '
-              f'"disp_std_um": {r["disp_std_um"]:.2f}, "cells_per_frame": ({cpf.iloc[0]}, {cpf.iloc[-1]}), '
-              f'"cpu_s": {cpu:.1f}, "wall_s": {secs:.1f}}},', flush=True)
-        lo, hi = int(cpf.min()), int(cpf.max())
-        rows.append((name, f"{r['r2_oracle']:.3f}", f"{r['r2_interactions']:.3f}", f"{r['disp_std_um']:.2f}",
-                     str(lo) if lo == hi else f"{lo}-{hi}", f"{cpu:.1f}"))
-    # the table of the module docstring
-    head = ("preset", "r2_oracle", "r2_int", "disp std/axis um", "cells/frame", "cpu s")
-    widths = [max(len(x) for x in col) for col in zip(head, *rows)]
-    rule = "  ".join("=" * w for w in widths)
-    lines = [rule, head, *rows, rule]
-    print("\n".join(x if isinstance(x, str) else "  ".join(c.ljust(w) for c, w in zip(x, widths)).rstrip()
-                    for x in lines[:2] + [rule] + lines[2:]))
-
-
-if __name__ == "__main__":  # pragma: no cover
-    _measure()

@@ -1,0 +1,1 @@
+"""One run: configuration -> fitted model -> scored result folder; simulated datasets; sim-to-real."""
