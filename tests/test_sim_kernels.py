@@ -28,14 +28,14 @@ def test_rng_is_a_pure_function_with_unit_normals():
 
 def test_ziggurat_samples_the_normal_distribution_tails_included():
     # the layers have equal areas and the top one closes at x = 0
-    X, F, v = K._ZIG_X, K._ZIG_F, K._ZIG_V
+    X, F, v = K.rng._ZIG_X, K.rng._ZIG_F, K.rng._ZIG_V
     npt.assert_allclose(X[1:-1] * (F[2:] - F[1:-1]), v, rtol=1e-9)
     z = K.normals(1, 0, np.arange(1_000_000, dtype=np.int64), K.STREAM_TH)
     # Kolmogorov-Smirnov distance of 1e6 samples: 1.95/sqrt(n) = 0.00195 is the 0.1 % critical value
     assert stats.kstest(z, "norm").statistic < 0.00195
     # the tail sampler (|z| > r = 3.654) and the wedges: fractions beyond 2, 3 and r, each within
     # 5 binomial sigma (p = 0.0455, 0.0027, 2.58e-4: sigma = 2.1e-4, 5.2e-5, 1.6e-5)
-    for cut in (2.0, 3.0, K._ZIG_R):
+    for cut in (2.0, 3.0, K.rng._ZIG_R):
         p = 2 * stats.norm.sf(cut)
         assert abs(np.mean(np.abs(z) > cut) - p) < 5 * np.sqrt(p * (1 - p) / z.size), cut
     # kurtosis: E z^4 = 3, std error sqrt(96 / n) = 0.0098

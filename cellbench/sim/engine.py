@@ -20,8 +20,9 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-import cellbench
+from cellbench import space
 from cellbench.errors import ConfigError
+from cellbench.version import __version__
 from cellbench.data.tracks import NO_PARENT, Tracks, TracksMeta
 from cellbench.sim import kernels as K
 from cellbench.sim.config import KT, SimConfig, apply_overrides, rng_seed
@@ -178,10 +179,11 @@ def initial_state(cfg: SimConfig, seed: int) -> State:
         jitter = 0.1 * max(spacing - 2 * cfg.max_radius_um, 0.0)
         st.x[:n] = (sites % m + 0.5) * spacing + rng.uniform(-jitter, jitter, n)
         st.y[:n] = (sites // m + 0.5) * spacing + rng.uniform(-jitter, jitter, n)
-        st.x[:n] %= cfg.box_um
-        st.y[:n] %= cfg.box_um
+        st.x[:n] = space.wrap(st.x[:n], cfg.box_um)
+        st.y[:n] = space.wrap(st.y[:n], cfg.box_um)
         return st
     # random sequential addition without overlap (gives up on overlap after many tries: soft start)
+    box_um = _periodic_box_um(cfg)
     placed = 0
     tries = 0
     while placed < n:
@@ -192,9 +194,7 @@ def initial_state(cfg: SimConfig, seed: int) -> State:
             rr = rmax * np.sqrt(rng.uniform())
             ang = rng.uniform(-np.pi, np.pi)
             p = np.array([rr * np.cos(ang), rr * np.sin(ang)])
-        d = np.stack([st.x[:placed] - p[0], st.y[:placed] - p[1]], axis=1)
-        if cfg.boundary == "periodic":
-            d -= cfg.box_um * np.round(d / cfg.box_um)
+        d = space.minimum_image(np.stack([st.x[:placed] - p[0], st.y[:placed] - p[1]], axis=1), box_um)
         ok = tries >= 200 or placed == 0 or np.all(np.hypot(d[:, 0], d[:, 1]) >= st.a[:placed] + st.a[placed])
         tries += 1
         if ok:  # after 200 failed tries for one cell, accept an overlap (soft potentials resolve it)
@@ -214,12 +214,14 @@ def _advance(st: State, step0: int, n_steps: int, seed: int, noise: bool, prm: n
     st.n, st.next_id = int(n), int(next_id)
 
 
+def _periodic_box_um(cfg: SimConfig) -> float | None:
+    """The side of the periodic box, or None (microwell: the open plane with a wall)."""
+    return cfg.box_um if cfg.boundary == "periodic" else None
+
+
 def _unwrapped(st: State, cfg: SimConfig) -> tuple[np.ndarray, np.ndarray]:
-    n = st.n
-    if cfg.boundary != "periodic":
-        return st.x[:n].copy(), st.y[:n].copy()
-    L = cfg.box_um
-    return st.x[:n] + L * st.imx[:n], st.y[:n] + L * st.imy[:n]
+    n, box_um = st.n, _periodic_box_um(cfg)
+    return space.unwrap(st.x[:n], st.imx[:n], box_um), space.unwrap(st.y[:n], st.imy[:n], box_um)
 
 
 def simulate(
@@ -329,7 +331,7 @@ def run_meta(name: str | None, cfg: SimConfig, seed: int, n_final: int | None = 
         "preset": name,
         "description": cfg.description,
         "seed": seed,
-        "cellbench_version": cellbench.__version__,
+        "cellbench_version": __version__,
         "simulators_version": SIMULATORS_VERSION,
         "dt_s": cfg.dt_s,
         "record_every": cfg.record_every,
@@ -380,7 +382,7 @@ def config_hash(name: str | None, cfg: SimConfig, seed: int) -> str:
     config = cfg.to_dict()
     if config["sigma_loc_um"] == 0:  # datasets cached before the option existed stay valid
         del config["sigma_loc_um"]
-    key = json.dumps({"config": config, "seed": seed, "cellbench": cellbench.__version__,
+    key = json.dumps({"config": config, "seed": seed, "cellbench": __version__,
                       "simulators": SIMULATORS_VERSION}, sort_keys=True)
     return hashlib.sha256(key.encode()).hexdigest()[:12]
 

@@ -30,7 +30,7 @@ from cellbench.errors import ConfigError
 
 WCA_CUT = 2.0 ** (1.0 / 6.0)  # r_cut / sigma of the WCA potential (minimum of LJ)
 
-# Integer codes shared with the numba kernels (cellbench/sim/kernels/).
+# Integer codes shared with the numba kernels: the potential kind in cellbench/sim/kernels/pair.py.
 KIND_NONE, KIND_WCA, KIND_LJ, KIND_HARMONIC, KIND_YUKAWA, KIND_MORSE = 0, 1, 2, 3, 4, 5
 
 
