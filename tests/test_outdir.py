@@ -62,3 +62,20 @@ def test_a_file_is_not_a_folder(tmp_path):
     (tmp_path / "f").write_text("x")
     with pytest.raises(ConfigError, match="is a file"):
         claim_out_dir(tmp_path / "f", KIND, _same_as({}))
+
+
+def test_simulate_refuses_a_folder_holding_another_simulation(tmp_path):
+    from typer.testing import CliRunner
+
+    from cellbench.cli import app
+
+    runner = CliRunner()
+    out = tmp_path / "sim"
+    args = ["simulate", "--preset", "microwell-hsc", "--set", "n_frames=20", "--out", str(out)]
+    assert runner.invoke(app, [*args, "--seed", "1"]).exit_code == 0
+    assert runner.invoke(app, [*args, "--seed", "1"]).exit_code == 0  # the same run: rewritten in place
+    res = runner.invoke(app, [*args, "--seed", "2"])
+    assert res.exit_code == 2 and "holds another run" in res.output and "--overwrite" in res.output
+    assert '"seed": 1' in (out / "meta.json").read_text()  # nothing lost
+    assert runner.invoke(app, [*args, "--seed", "2", "--overwrite"]).exit_code == 0
+    assert '"seed": 2' in (out / "meta.json").read_text()

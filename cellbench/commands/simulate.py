@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Annotated, Optional
@@ -14,6 +15,19 @@ from typing import Annotated, Optional
 import typer
 
 from cellbench.errors import ConfigError
+from cellbench.outdir import RunKind, claim_out_dir
+
+
+SIM_RUN = RunKind(frozenset({"tracks.parquet", "truth.parquet", "pairs.parquet", "meta.json", "trajectory.gsd",
+                             "snapshot.png", "msd.png"}), identity="meta.json")
+"""What ``cellbench simulate`` writes; ``meta.json`` (config and seed) identifies the run."""
+LIKE_RUN = RunKind(frozenset({"preset.toml", "sim", "fit.md", "fit.png", "fit.json"}), identity="fit.json")
+"""What ``cellbench simulate --like`` writes."""
+
+
+def _same_simulation(meta_path: Path, cfg, seed: int) -> bool:
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    return meta.get("seed") == seed and meta.get("config") == json.loads(json.dumps(cfg.to_dict()))
 
 
 def parse_sets(items: list[str] | None) -> dict[str, str]:
@@ -27,7 +41,7 @@ def parse_sets(items: list[str] | None) -> dict[str, str]:
     return out
 
 
-def _run_with_progress(label: str, cfg_or_name, seed: int, overrides: dict | None):
+def _run_with_progress(label: str, cfg_or_name, seed: int, overrides: dict | None, allow_large: bool = False):
     import cellbench.sim
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
@@ -38,7 +52,7 @@ def _run_with_progress(label: str, cfg_or_name, seed: int, overrides: dict | Non
         def progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        return cellbench.sim.simulate(cfg_or_name, seed, overrides, progress=progress)
+        return cellbench.sim.simulate(cfg_or_name, seed, overrides, progress=progress, allow_large=allow_large)
 
 
 def simulate_like(like: Path, out: Path, seed: int, max_lag_frames: int, corrections: int) -> dict:
@@ -51,7 +65,7 @@ def simulate_like(like: Path, out: Path, seed: int, max_lag_frames: int, correct
     import cellbench.sim
     from cellbench.simfit import fit_preset
     from cellbench.simfit.report import write_report
-    from cellbench.simfit.summary import summarize
+    from cellbench.simfit.summary import summarize_tracks
     from cellbench.data.readers import read_tracks
     from cellbench.sim.preset_file import write_preset
 
@@ -71,8 +85,8 @@ def simulate_like(like: Path, out: Path, seed: int, max_lag_frames: int, correct
     result = _run_with_progress(fit.stats["dataset"], fit.config, seed, None)
     sim_dir = out / "sim"
     cellbench.sim.write_run(result, sim_dir)
-    real = summarize(real_tracks, max_lag_frames)
-    sim = summarize(result.tracks, max_lag_frames)
+    real = summarize_tracks(real_tracks, max_lag_frames)
+    sim = summarize_tracks(result.tracks, max_lag_frames)
     return write_report(out, fit, real, sim, str(sim_dir), str(preset_path), seed)
 
 
@@ -91,10 +105,15 @@ def simulate(
                     "(config fields with units in the name, or potential.<param>). Repeatable.")] = None,
     threads: Annotated[Optional[int], typer.Option(min=1, help="Numba threads (results do not depend on it). On a dedicated machine also export OMP_WAIT_POLICY=ACTIVE: 2 threads then run 1.86x faster than 1, against 1.47x with the default PASSIVE (idle threads sleep, kind to shared machines).")] = None,
     list_: Annotated[bool, typer.Option("--list", help="Print the presets with one line of physics each.")] = False,
+    overwrite: Annotated[bool, typer.Option(help="OUT holds another run: remove that run's files first (other files "
+                         "are left alone). Without it such a folder is refused; the same run is rewritten in place.")] = False,
+    allow_large: Annotated[bool, typer.Option(help="Run a simulation over the size limits (3e10 particle-steps, "
+                           "8 GiB of memory; see cellbench.sim.budget) instead of refusing it.")] = False,
 ) -> None:
     """Simulate PRESET with SEED and write tracks.parquet, truth.parquet, pairs.parquet, meta.json,
     trajectory.gsd, snapshot.png and msd.png under OUT; or, with --like FILE, fit a preset to FILE first."""
     import cellbench.sim
+    from cellbench.sim.budget import check_size
     from cellbench.sim.preset_file import is_preset_path, read_preset
     from cellbench.sim.presets import describe
 
@@ -116,6 +135,7 @@ def simulate(
             raise ConfigError(f"--threads {threads}: at most {numba.config.NUMBA_NUM_THREADS} on this machine")
         numba.set_num_threads(threads)
     if like is not None:
+        claim_out_dir(out, LIKE_RUN, lambda _: False, overwrite)
         t0 = time.perf_counter()
         cmp = simulate_like(like, out, seed, max_lag_frames, corrections)
         typer.echo(f"wrote {out}/preset.toml, {out}/sim, {out}/fit.md, {out}/fit.png (max MSD misfit lags "
@@ -125,10 +145,12 @@ def simulate(
         return
     source = read_preset(Path(preset)) if is_preset_path(preset) else preset
     # validate preset, keys and values before spending time on numba
-    cellbench.sim.engine.resolve_config(source, overrides)
+    _, cfg = cellbench.sim.engine.resolve_config(source, overrides)
+    check_size(cfg, allow_large)  # refuse before allocating anything
+    claim_out_dir(out, SIM_RUN, lambda meta: _same_simulation(meta, cfg, seed), overwrite)
 
     t0 = time.perf_counter()
-    result = _run_with_progress(preset, source, seed, overrides)
+    result = _run_with_progress(preset, source, seed, overrides, allow_large)
     secs = time.perf_counter() - t0
     cellbench.sim.write_run(result, out)
     n = result.tracks.cells_per_frame()

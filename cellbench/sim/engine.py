@@ -25,6 +25,7 @@ from cellbench.errors import ConfigError
 from cellbench.version import __version__
 from cellbench.data.tracks import NO_PARENT, Tracks, TracksMeta
 from cellbench.sim import kernels as K
+from cellbench.sim.budget import check_size
 from cellbench.sim.config import KT, SimConfig, apply_overrides, rng_seed
 from cellbench.sim.noise import observed_positions_um
 
@@ -225,7 +226,8 @@ def _unwrapped(st: State, cfg: SimConfig) -> tuple[np.ndarray, np.ndarray]:
 
 
 def simulate(
-    preset_or_config, seed: int, overrides: dict | None = None, progress: Callable[[int, int], None] | None = None
+    preset_or_config, seed: int, overrides: dict | None = None, progress: Callable[[int, int], None] | None = None,
+    allow_large: bool = False,
 ) -> SimResult:
     """Simulate a preset (by name) or a :class:`SimConfig` with ``seed``.
 
@@ -236,6 +238,8 @@ def simulate(
         number of numba threads.
     overrides : ``{key: value}`` applied to the config (see :func:`cellbench.sim.config.apply_overrides`).
     progress : called as ``progress(frames_done, n_frames)`` after each frame.
+    allow_large : run even when :func:`cellbench.sim.budget.check_size` estimates the run over its
+        limits (particle-steps, memory); by default such a run is refused before allocating.
 
     Returns
     -------
@@ -243,6 +247,7 @@ def simulate(
     """
     seed = rng_seed(seed)
     name, cfg = resolve_config(preset_or_config, overrides)
+    check_size(cfg, allow_large)
     prm = kernel_params(cfg)
     st = initial_state(cfg, seed)
     step = 0
