@@ -26,8 +26,9 @@ from torch_geometric.nn import TransformerConv
 
 from cellbench.inputs.batching import EDGE_DIM, Batch, edge_features
 from cellbench.inputs.graphs import radius_edges
-from cellbench.models.net import GraphTemporalNet, NetConfig
-from cellbench.models.temporal import track_keys
+from cellbench.models.net import NetConfig
+from cellbench.models.physattn import PhysAttnNet
+from cellbench.inputs.batching import track_keys
 from cellbench.train.loop import attention_kl, gaussian_nll
 
 torch.set_num_threads(1)
@@ -106,7 +107,7 @@ def test_train_step_throughput_physattn_vs_plain(benchmark, n_cells):
     plain = PlainTransformer()
     opt_p = torch.optim.Adam(plain.parameters())
     t_plain = _median_seconds(lambda: plain_step(plain, opt_p, b))
-    net = GraphTemporalNet(NetConfig(n_features=N_FEATURES, conv="physattn"))
+    net = PhysAttnNet(NetConfig(n_features=N_FEATURES))
     opt = torch.optim.Adam(net.parameters())
     physattn_step(net, opt, b)
     benchmark.pedantic(physattn_step, args=(net, opt, b), rounds=7, iterations=1, warmup_rounds=1)
@@ -123,7 +124,7 @@ def test_train_step_throughput_physattn_vs_plain(benchmark, n_cells):
 def test_forward_backward_one_frame_of_10000_cells(benchmark):
     torch.manual_seed(0)
     b = random_batch(10_000, 1)
-    net = GraphTemporalNet(NetConfig(n_features=N_FEATURES, conv="physattn"))
+    net = PhysAttnNet(NetConfig(n_features=N_FEATURES))
 
     def step():
         pred = net(b, net.new_state())

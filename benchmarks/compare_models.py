@@ -12,13 +12,14 @@ import json
 import time
 from pathlib import Path
 
+from cellbench.models.registry import MODELS
 from cellbench.runs.pipeline import RunConfig, run
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", required=True)
-    ap.add_argument("--models", nargs="+", default=["physattn", "transformer", "gat", "lstm", "ar"])
+    ap.add_argument("--models", nargs="+", default=[*reversed([n for n, e in MODELS.items() if e.kind == "learned"]), "ar"])
     ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     ap.add_argument("--epochs", type=int, default=None)
     ap.add_argument("--train-fraction", type=float, default=1.0)
@@ -29,12 +30,12 @@ def main() -> None:
     for seed in args.seeds:
         for model in args.models:
             opts = {}
-            if model in ("physattn", "transformer", "gat", "lstm"):
+            if MODELS[model].kind == "learned":
                 train = {}
                 if args.epochs:
                     train["epochs"] = args.epochs
                 opts = {"train": train}
-                if args.prior_transform and model == "physattn":
+                if args.prior_transform and "prior_transform" in MODELS[model].defaults:
                     opts["prior_transform"] = args.prior_transform
             cfg = RunConfig(model=model, data=(args.data,), seed=seed, model_options=opts, train_fraction=args.train_fraction)
             t0 = time.perf_counter()

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from cellbench.cli import app
+from cellbench.cli import COMMANDS, app
 from tests.helpers import random_walk_tracks
 
 runner = CliRunner()
@@ -59,3 +59,13 @@ def test_hsc_const_velocity_run(real_data_dir, tmp_path):
     metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())
     # The HSC displacements are close to white noise: every trivial reference has R^2 < 0.03.
     assert metrics["references"]["zero"]["r2"] < 0.03 and metrics["test"]["r2"] < 0.03
+
+
+def test_help_lists_every_command_and_each_command_loads():
+    """`cellbench --help` lists the summaries without importing the commands; each loads when used."""
+    res = runner.invoke(app, ["--help"], env={"COLUMNS": "300"})
+    assert res.exit_code == 0
+    for name, command in COMMANDS.items():
+        assert name in res.output and command.summary in res.output
+        sub = runner.invoke(app, [name, "--help"])
+        assert sub.exit_code == 0 and "Usage" in sub.output, (name, sub.output)

@@ -7,12 +7,21 @@ import numpy.testing as npt
 import pytest
 import torch
 from torch_geometric.nn import TransformerConv
+from torch_geometric.utils import softmax
 
 from cellbench.inputs.batching import EDGE_DIM, Batch
-from cellbench.models.net import CONVS, GraphTemporalNet, NetConfig
-from cellbench.models.physattn_conv import PhysAttnConv, group_softmax, kl_to_prior, prior_distribution
-from cellbench.models.temporal import TrackLSTM, TrackState, track_keys
+from cellbench.models.gat import GATNet
+from cellbench.models.net import NetConfig
+from cellbench.models.physattn import PhysAttnNet
+from cellbench.models.physattn_conv import PhysAttnConv, kl_to_prior, prior_distribution
+from cellbench.models.registry import MODELS
+from cellbench.inputs.batching import track_keys
+from cellbench.models.temporal import TrackLSTM, TrackState
+from cellbench.models.transformer import TransformerNet
 from cellbench.train.loop import attention_kl, gaussian_nll
+
+NETS = [MODELS[name].load() for name in MODELS if MODELS[name].kind == "learned"]
+"""Every registered network class (physattn, transformer, gat, lstm and any added later)."""
 
 ATOL = 1e-6  # float32 round-off on O(1) values
 
@@ -44,14 +53,14 @@ def make_batch(n_nodes=10, n_edges=30, n_features=7, seed=0, track_id=None, self
     )
 
 
-def test_group_softmax_equals_brute_force_per_node():
+def test_prior_distribution_equals_brute_force_per_node():
     ei = random_graph()
-    logits = torch.randn(ei.shape[1], 3)
-    out = group_softmax(logits, ei[1], 12)
+    c = torch.randn(ei.shape[1])
+    out = prior_distribution(c, ei[1], 12, gamma=1.7)
     for j in range(12):
         m = ei[1] == j
         if m.any():
-            npt.assert_allclose(out[m].numpy(), torch.softmax(logits[m], dim=0).numpy(), atol=ATOL)
+            npt.assert_allclose(out[m].numpy(), torch.softmax(1.7 * c[m], dim=0).numpy(), atol=ATOL)
 
 
 @pytest.mark.parametrize("reduce", ["mean", "sum"])
@@ -60,7 +69,7 @@ def test_kl_zero_at_prior_positive_otherwise(reduce):
     pi = prior_distribution(torch.randn(ei.shape[1]), ei[1], 12, gamma=2.0)
     alpha = pi[:, None].repeat(1, 2)
     assert abs(float(kl_to_prior(alpha, pi, ei[1], 12, reduce=reduce))) < 1e-6
-    other = group_softmax(torch.randn(ei.shape[1], 2), ei[1], 12)
+    other = softmax(torch.randn(ei.shape[1], 2), ei[1], num_nodes=12)
     assert float(kl_to_prior(other, pi, ei[1], 12, reduce=reduce)) > 1e-4
 
 
@@ -102,8 +111,8 @@ def test_physattn_prior_shifts_attention_as_the_logit_formula_says():
 
 def test_network_gamma_zero_equals_transformer_network():
     torch.manual_seed(0)
-    phys = GraphTemporalNet(NetConfig(n_features=7, conv="physattn", gamma=0.0))
-    plain = GraphTemporalNet(NetConfig(n_features=7, conv="transformer"))
+    phys = PhysAttnNet(NetConfig(n_features=7, gamma=0.0))
+    plain = TransformerNet(NetConfig(n_features=7))
     plain.load_state_dict(phys.state_dict())
     b = make_batch()
     p1 = phys(b, phys.new_state())
@@ -111,10 +120,10 @@ def test_network_gamma_zero_equals_transformer_network():
     npt.assert_allclose(p1.mu.detach().numpy(), p2.mu.detach().numpy(), atol=ATOL)
 
 
-@pytest.mark.parametrize("conv", CONVS)
-def test_permuting_nodes_permutes_outputs(conv):
+@pytest.mark.parametrize("net_class", NETS, ids=lambda c: c.conv)
+def test_permuting_nodes_permutes_outputs(net_class):
     torch.manual_seed(0)
-    net = GraphTemporalNet(NetConfig(n_features=7, conv=conv))
+    net = net_class(NetConfig(n_features=7))
     net.eval()
     frames = [make_batch(seed=s, track_id=np.arange(10) + 100) for s in (0, 1)]
     perm = np.random.default_rng(0).permutation(10)
@@ -135,9 +144,9 @@ def test_permuting_nodes_permutes_outputs(conv):
             npt.assert_allclose(out2.attention[0].detach().numpy(), out1.attention[0].detach().numpy(), atol=1e-5)
 
 
-@pytest.mark.parametrize("conv", ["physattn", "gat"])
-def test_empty_frame_gives_finite_loss_and_gradients(conv):
-    net = GraphTemporalNet(NetConfig(n_features=7, conv=conv, heteroscedastic=True))
+@pytest.mark.parametrize("net_class", [PhysAttnNet, GATNet], ids=lambda c: c.conv)
+def test_empty_frame_gives_finite_loss_and_gradients(net_class):
+    net = net_class(NetConfig(n_features=7, heteroscedastic=True))
     b = make_batch(n_nodes=4, self_loops_only=True)
     pred = net(b, net.new_state())
     loss = gaussian_nll(pred.mu, pred.log_var, b.y).mean() + 0.5 * attention_kl(pred.attention, b, 1.0)

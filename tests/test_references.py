@@ -5,8 +5,9 @@ import pytest
 
 from cellbench.data.dataset import build_dataset
 from cellbench.evaluation.scoring import score
-from cellbench.models.registry import build, load_all
+from cellbench.models.registry import MODELS
 from cellbench.data.tracks import Tracks, TracksMeta
+from cellbench.train.build import build
 from tests.helpers import random_walk_tracks
 
 
@@ -57,7 +58,7 @@ def test_mean_uses_training_targets_only():
 
 
 def test_every_reference_is_registered_with_a_summary():
-    models = load_all()
+    models = MODELS
     for name in ("zero", "const-velocity", "mean", "ar"):
         assert name in models and models[name].kind == "reference" and models[name].summary
 

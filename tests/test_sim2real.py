@@ -118,7 +118,7 @@ def test_fine_tuning_starts_from_the_pretrained_weights(files, tmp_path, monkeyp
 
 def test_the_loop_loads_init_state_and_refuses_a_mismatch(files):
     walk, _ = files
-    from cellbench.models.registry import build
+    from cellbench.train.build import build
     from cellbench.data.tracks import Tracks
     from cellbench.train.loop import TrainConfig, fit
 

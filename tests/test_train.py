@@ -14,8 +14,9 @@ from typer.testing import CliRunner
 from cellbench.inputs.batching import TargetScaler, build_frames
 from cellbench.data.dataset import build_dataset
 from cellbench.evaluation.scoring import score
-from cellbench.models.registry import build, load_all
+from cellbench.models.registry import MODELS
 from cellbench.runs.simulated import SimTruth
+from cellbench.train.build import build
 
 import cellbench.sim  # noqa: E402
 
@@ -115,13 +116,12 @@ def test_prior_uses_training_frames_only(sim):
 
 
 def test_checkpoint_is_a_state_dict_loadable_with_weights_only(tmp_path, data, fitted):
-    from cellbench.models.net import GraphTemporalNet
     from cellbench.train.loop import load_checkpoint, save_checkpoint
 
     model = fitted["physattn"]
     save_checkpoint(tmp_path / "checkpoint.pt", model.fit_result.best_state)
     state = torch.load(tmp_path / "checkpoint.pt", weights_only=True)
-    net = GraphTemporalNet(model.net_cfg)
+    net = model.net_class(model.net_cfg)
     net.load_state_dict(load_checkpoint(tmp_path / "checkpoint.pt"))
     before = model.predict(data)[0]
     model.net = net
@@ -152,7 +152,7 @@ def test_small_data_fraction_uses_fewer_frames(sim):
 def test_every_model_is_registered_and_listed_in_help():
     from cellbench.cli import app
 
-    names = load_all()
+    names = MODELS
     for n in ("physattn", "transformer", "gat", "lstm", "oracle", "zero", "const-velocity", "ar"):
         assert n in names
     out = CliRunner().invoke(app, ["run", "--help"], terminal_width=400).output

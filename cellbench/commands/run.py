@@ -8,12 +8,12 @@ from typing import Annotated, Optional
 
 import typer
 
+from cellbench.commands.console import console, metrics_table
 from cellbench.commands.options import positive
 from cellbench.errors import ConfigError
+from cellbench.models.registry import MODELS
 from cellbench.runs.pipeline import DEFAULT_DATA, RunConfig
 from cellbench.runs.pipeline import run as run_pipeline
-from cellbench.models.registry import load_all
-from cellbench.commands.console import console, metrics_table
 from cellbench.runs.sim2real import DEFAULT_SIM_SOURCE, TRAIN_ON
 
 TABLE_KEYS = ["r2", "rmse_dx_um", "rmse_dy_um", "skill_vs_zero", "skill_vs_const_velocity",
@@ -26,8 +26,8 @@ TrainOn = Enum("TrainOn", {name.replace("+", "_"): name for name in TRAIN_ON}, t
 
 
 def _model_help() -> str:
-    models = load_all()
-    return "Registered model: " + "; ".join(f"{n} ({e.summary})" for n, e in sorted(models.items()))
+    """The registry's names and summaries (metadata only: no model module, no torch, is imported)."""
+    return "Registered model: " + "; ".join(f"{n} ({e.summary})" for n, e in sorted(MODELS.items()))
 
 
 def run(
@@ -70,7 +70,7 @@ def run(
     if data and tracks:
         raise ConfigError("give --data or its alias --tracks, not both")
     items = tuple(data) if data else tuple(str(p) for p in tracks) if tracks else (DEFAULT_DATA,)
-    entry = load_all().get(model)
+    entry = MODELS.get(model)
     options: dict = {}
     if entry is not None and entry.kind == "learned":
         train: dict = {}

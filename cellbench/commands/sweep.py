@@ -19,7 +19,7 @@ from cellbench.sweep import ResultStore, load_sweep
 def sweep(
     config: Annotated[Path, typer.Argument(help="Sweep TOML: [sweep] models, datasets, seeds, train_fractions; [models.NAME] option grids.")],
     results: Annotated[Path, typer.Option(help="Results folder: one JSON per run, named by its hash.")] = Path("results"),
-    scheduler: Annotated[Optional[str], typer.Option(help="Address of an existing Dask scheduler (tcp://HOST:PORT or tls://...); default: a LocalCluster on this machine.")] = None,
+    scheduler: Annotated[Optional[str], typer.Option(help="Address of an existing Dask scheduler: tls://HOST:PORT with --tls-ca-file/--tls-cert/--tls-key (tcp:// is unauthenticated: anyone reaching the port runs code on the workers); default: a LocalCluster on this machine.")] = None,
     workers: Annotated[Optional[int], typer.Option(min=1, help="LocalCluster worker processes (default: one per core).")] = None,
     tls_ca_file: Annotated[Optional[Path], typer.Option(help="With tls://: CA certificate.")] = None,
     tls_cert: Annotated[Optional[Path], typer.Option(help="With tls://: client certificate.")] = None,
@@ -30,17 +30,10 @@ def sweep(
     that has no result yet; finished runs are skipped, failures are recorded and the sweep goes on."""
     from cellbench.sweep.runner import run_sweep
 
-    cfg = load_sweep(config)
-    security = None
-    if scheduler and scheduler.startswith("tls://"):
-        from distributed.security import Security
+    from cellbench.sweep.security import sweep_security
 
-        security = Security(
-            tls_ca_file=str(tls_ca_file) if tls_ca_file else None,
-            tls_client_cert=str(tls_cert) if tls_cert else None,
-            tls_client_key=str(tls_key) if tls_key else None,
-            require_encryption=True,
-        )
+    security = sweep_security(scheduler, tls_ca_file, tls_cert, tls_key)
+    cfg = load_sweep(config)
     with Progress(TextColumn("runs"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as bar:
         def progress(total, already):
             task = bar.add_task("runs", total=total, completed=already)

@@ -13,12 +13,15 @@ import re
 import numpy as np
 import pandas as pd
 
+from cellbench.models import registry
 from cellbench.leaderboard.tables import (REFERENCE_MODELS, ci95, collect, fmt_mean_ci, markdown_table, provenance,
                                    real_trained, summarize)
 
-LEARNED = ("lstm", "gat", "transformer", "physattn")
-DEFAULT_PHYSATTN = {"prior_bias": True, "train.eta_max": 0.1, "prior_transform": "signed", "gamma": 1.0}
-"""physattn's defaults (:mod:`cellbench.models.physattn`), to name ablation variants."""
+LEARNED = registry.names("learned")
+"""The learned models, read from the registry (metadata only, no torch)."""
+DEFAULT_PHYSATTN = registry.entry("physattn").flat_defaults
+"""physattn's defaults from the registry, with dotted keys as sweeps name options (``train.eta_max``),
+to name ablation variants."""
 
 
 def options_of(label: str) -> tuple[str, dict]:

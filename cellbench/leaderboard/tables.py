@@ -22,6 +22,7 @@ import pandas as pd
 from scipy import stats
 
 from cellbench.io import write_atomic, write_atomic_with
+from cellbench.models import registry
 from cellbench.sweep import store
 
 # (metric key in metrics["test"], column label, better: "min" | "max" | "one")
@@ -42,7 +43,8 @@ COLUMNS = [
     ("kr_auroc_in_range", "attn AUROC in range", "max"),
     ("kr_recovered_range_um", "recovered range (um)", "none"),
 ]
-REFERENCE_MODELS = ("zero", "const-velocity", "mean", "ar", "oracle")
+REFERENCE_MODELS = registry.names("reference", "oracle")
+"""The trivial references and the oracle, in registry order (grey bars, listed first in every table)."""
 # column in collect()'s table <- key of metrics["noise_floor"] (cellbench.runs.simulated.noise_floor)
 FLOOR_KEYS = {"floor_rmse_dx_um": "rmse_dx_um", "floor_filtered_rmse_dx_um": "filtered_rmse_dx_um",
               "floor_thermal_um2": "thermal_um2", "floor_localization_um2": "localization_um2",

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from cellbench.train.learned import LearnedModel
-from cellbench.models.registry import register
+from torch_geometric.nn import GATConv, MessagePassing
+
+from cellbench.models.net import GraphTemporalNet
 
 
-@register("gat", "two GATConv blocks (no added self loops) + track LSTM, no prior")
-def gat(**options) -> LearnedModel:
-    options.pop("gamma", None)
-    options.pop("prior_transform", None)
-    return LearnedModel(conv="gat", **options)
+class GATNet(GraphTemporalNet):
+    """:class:`GraphTemporalNet` with PyG ``GATConv`` blocks, no self loops added (a cell attends to neighbours only)."""
+
+    conv = "gat"
+
+    def init_conv(self, in_channels: int, out_channels: int, heads: int, edge_dim: int) -> MessagePassing:
+        return GATConv(in_channels, out_channels, heads=heads, edge_dim=edge_dim, add_self_loops=False)

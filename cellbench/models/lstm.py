@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from cellbench.train.learned import LearnedModel
-from cellbench.models.registry import register
+from cellbench.models.net import GraphTemporalNet
 
 
-@register("lstm", "per-track LSTM on the cell's own past displacements, no graph")
-def lstm(**options) -> LearnedModel:
-    options.pop("gamma", None)
-    options.pop("prior_transform", None)
-    return LearnedModel(conv="none", **options)
+class LSTMNet(GraphTemporalNet):
+    """:class:`GraphTemporalNet` without graph blocks: encoder, a linear layer, track LSTM, head."""
+
+    conv = "none"
+
+    def init_conv(self, in_channels: int, out_channels: int, heads: int, edge_dim: int) -> None:
+        return None

@@ -6,55 +6,54 @@ r"""The one network behind every learned model: node encoder, two graph blocks, 
     \mathbf h_i^t = \mathrm{LSTM}(\mathbf z_i^{(2)}, \mathbf h_i^{t-1}), \quad
     (\boldsymbol\mu_i^t, \log \boldsymbol\sigma_i^{2,t}) = \mathbf W_\mathrm{out} \mathbf h_i^t
 
-Models differ only in ``Conv`` (:data:`CONVS`):
+Models differ only in ``Conv``, chosen by the hook :meth:`GraphTemporalNet.init_conv` of a
+subclass (as PyG's ``BasicGNN.init_conv``), one file each:
 
-- ``physattn``: :class:`~cellbench.models.physattn_conv.PhysAttnConv`, the prior
-  :math:`\gamma \tilde C_{ij}` added to the logits (the paper's method);
-- ``transformer``: PyG ``TransformerConv`` (physattn without prior);
-- ``gat``: PyG ``GATConv`` without added self loops;
-- ``none``: no graph (a per-track LSTM on the node features).
+- :class:`~cellbench.models.physattn.PhysAttnNet`: :class:`~cellbench.models.physattn_conv.PhysAttnConv`,
+  the prior :math:`\gamma \tilde C_{ij}` added to the logits (the paper's method);
+- :class:`~cellbench.models.transformer.TransformerNet`: PyG ``TransformerConv`` (physattn without prior);
+- :class:`~cellbench.models.gat.GATNet`: PyG ``GATConv`` without added self loops;
+- :class:`~cellbench.models.lstm.LSTMNet`: no graph (a per-track LSTM on the node features;
+  a linear layer stands in for the graph blocks).
 
-All graph convs get the same edge features (:func:`cellbench.inputs.batching.edge_features`).
-The output is in standardized target units (see :mod:`cellbench.inputs.batching`).
+All graph convs get the same edge features (:func:`cellbench.inputs.batching.edge_features`); a
+class with ``supports_edge_bias = True`` also gets the prior :math:`\tilde C_{ij}` per edge as
+``edge_bias``. The output is in standardized target units (see :mod:`cellbench.inputs.batching`).
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import NamedTuple
+from typing import ClassVar, NamedTuple
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch_geometric.nn import GATConv, TransformerConv
+from torch_geometric.nn import MessagePassing
 
-from cellbench.inputs.batching import EDGE_DIM
 from cellbench.errors import ConfigError
-from cellbench.models.physattn_conv import PhysAttnConv
+from cellbench.inputs.batching import EDGE_DIM
 from cellbench.models.temporal import TrackLSTM, TrackState
 
-CONVS = ("physattn", "transformer", "gat", "none")
+N_BLOCKS = 2
+"""Graph blocks of every graph model."""
 
 
 @dataclass(frozen=True)
 class NetConfig:
-    """Architecture of :class:`GraphTemporalNet`; saved beside every checkpoint.
+    """Architecture of a :class:`GraphTemporalNet`; saved beside every checkpoint.
 
-    conv : one of :data:`CONVS`. hidden : width of every layer. heads : attention heads
-    (``hidden`` must be divisible by it). gamma : prior weight in the logits (physattn).
-    heteroscedastic : also predict :math:`\\log\\sigma^2` per component. n_features : node feature size.
+    n_features : node feature size. hidden : width of every layer. heads : attention heads
+    (``hidden`` must be divisible by it). gamma : prior weight in the logits (networks with
+    ``supports_edge_bias``). heteroscedastic : also predict :math:`\\log\\sigma^2` per component.
     """
 
     n_features: int
-    conv: str = "physattn"
     hidden: int = 32
     heads: int = 2
     gamma: float = 1.0
     heteroscedastic: bool = False
 
     def __post_init__(self):
-        if self.conv not in CONVS:
-            raise ConfigError(f"conv {self.conv!r} is unknown; choose one of {CONVS}")
         if self.hidden % self.heads:
             raise ConfigError(f"hidden {self.hidden} must be divisible by heads {self.heads}")
 
@@ -71,7 +70,27 @@ class Prediction(NamedTuple):
 
 
 class GraphTemporalNet(nn.Module):
-    """See the module docstring. ``forward(batch, state) -> Prediction``; ``state`` is a :class:`TrackState`."""
+    """Encoder, :data:`N_BLOCKS` graph blocks from :meth:`init_conv`, track LSTM and head (see the module docstring).
+
+    Subclasses implement :meth:`init_conv` and set the class flags.
+
+    Attributes
+    ----------
+    conv : ClassVar[str]
+        Name of the graph block, written to ``model.json`` (``'none'`` without a graph).
+    supports_edge_bias : ClassVar[bool]
+        The blocks take the prior :math:`\\tilde C` as ``edge_bias``, shape (n_edges,), and the
+        learned predictor estimates a prior for them (and the KL term toward it).
+
+    Shapes
+    ------
+    ``forward(batch, state)``: ``batch.x`` (n_nodes, n_features), ``batch.edge_index`` (2, n_edges),
+    ``batch.edge_attr`` (n_edges, EDGE_DIM), ``batch.c_tilde`` (n_edges,), ``batch.keys`` (n_nodes,);
+    returns a :class:`Prediction` with mu (n_nodes, 2). ``state`` is a :class:`TrackState`, updated in place.
+    """
+
+    conv: ClassVar[str] = "none"
+    supports_edge_bias: ClassVar[bool] = False
 
     def __init__(self, cfg: NetConfig):
         super().__init__()
@@ -79,18 +98,28 @@ class GraphTemporalNet(nn.Module):
         h, H = cfg.hidden, cfg.heads
         self.encoder = nn.Linear(cfg.n_features, h)
         self.convs = nn.ModuleList()
-        for _ in range(2 if cfg.conv != "none" else 0):
-            if cfg.conv == "physattn":
-                conv = PhysAttnConv(h, h // H, heads=H, gamma=cfg.gamma, edge_dim=EDGE_DIM)
-            elif cfg.conv == "transformer":
-                conv = TransformerConv(h, h // H, heads=H, edge_dim=EDGE_DIM)
-            else:
-                conv = GATConv(h, h // H, heads=H, edge_dim=EDGE_DIM, add_self_loops=False)
+        for _ in range(N_BLOCKS):
+            conv = self.init_conv(h, h // H, H, EDGE_DIM)
+            if conv is None:
+                break
             self.convs.append(conv)
-        if cfg.conv == "none":
+        if not self.convs:
             self.mlp = nn.Linear(h, h)
         self.lstm = TrackLSTM(h, h)
         self.head = nn.Linear(h, 4 if cfg.heteroscedastic else 2)
+
+    def init_conv(self, in_channels: int, out_channels: int, heads: int, edge_dim: int) -> MessagePassing | None:
+        """One graph block, or None for a model without graph.
+
+        Called :data:`N_BLOCKS` times, after the encoder and before the LSTM are made (the order in
+        which parameters are initialized); ``self.cfg`` is set (e.g. ``self.cfg.gamma``). The block
+        is called as PyG's attention layers are, ``conv(x, edge_index, edge_attr,
+        return_attention_weights=True)`` (plus ``edge_bias=`` when :attr:`supports_edge_bias`), and
+        returns ``(out, (edge_index, alpha))``: x ``(n_nodes, in_channels)``, edge_index
+        ``(2, n_edges)``, edge_attr ``(n_edges, edge_dim)``, out ``(n_nodes, heads * out_channels)``,
+        alpha ``(n_edges, heads)``.
+        """
+        raise NotImplementedError
 
     def new_state(self) -> TrackState:
         return TrackState(self.cfg.hidden)
@@ -98,11 +127,9 @@ class GraphTemporalNet(nn.Module):
     def forward(self, batch, state: TrackState, return_attention: bool = True) -> Prediction:
         z = F.gelu(self.encoder(batch.x))
         attention = [] if (return_attention and self.convs) else None
+        bias = {"edge_bias": batch.c_tilde} if self.supports_edge_bias else {}
         for conv in self.convs:
-            if isinstance(conv, PhysAttnConv):
-                z, (_, alpha) = conv(z, batch.edge_index, batch.edge_attr, batch.c_tilde, return_attention_weights=True)
-            else:
-                z, (_, alpha) = conv(z, batch.edge_index, batch.edge_attr, return_attention_weights=True)
+            z, (_, alpha) = conv(z, batch.edge_index, batch.edge_attr, return_attention_weights=True, **bias)
             z = F.gelu(z)
             if attention is not None:
                 attention.append(alpha)

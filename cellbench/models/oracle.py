@@ -17,12 +17,11 @@ displacements and go below it, down to the ``filtered_rmse_dx_um`` of the floor.
 from __future__ import annotations
 
 from cellbench.errors import ConfigError
-from cellbench.models.registry import register
 
 
-@register("oracle", "noise-free dynamics integrated over one frame from the true state (simulated data only)",
-          kind="oracle", needs_truth=True)
 class Oracle:
+    """``oracle``: reads ``Sequence.truth.oracle_um``; fails on data without simulator truth."""
+
     def fit(self, data, seed: int = 0):
         if any(getattr(s.truth, "oracle_um", None) is None for s in data.seqs):
             raise ConfigError("--model oracle needs simulated data with truth (use --data PRESET)")

@@ -1,24 +1,24 @@
-"""Registers the learned models: ``physattn`` here, the graph and temporal baselines in their modules.
+r"""``physattn``, the paper's method: two :class:`~cellbench.models.physattn_conv.PhysAttnConv` blocks, track LSTM, head.
 
-Every learned model is a :class:`~cellbench.train.learned.LearnedModel` that differs only
-in its graph block, and trains through the one loop :func:`cellbench.train.loop.fit`.
+The prior :math:`\gamma \tilde C_{ij}` enters the attention logits of both blocks; the KL term
+toward :math:`\pi = \operatorname{softmax}(\gamma \tilde C)` is added by the one training loop
+(:func:`cellbench.train.loop.fit`). Its default options (gamma, eta_max, ...) are registry
+metadata (:mod:`cellbench.models.registry`).
 """
 
 from __future__ import annotations
 
-from cellbench.train.learned import LearnedModel
-from cellbench.models.registry import register
+from torch_geometric.nn import MessagePassing
 
-import cellbench.models.gat  # noqa: F401,E402  (registers "gat")
-import cellbench.models.lstm  # noqa: F401,E402  (registers "lstm")
-import cellbench.models.transformer  # noqa: F401,E402  (registers "transformer")
-
-DEFAULT_ETA_MAX = 0.1
-"""physattn's default final KL weight (``--eta-max``)."""
+from cellbench.models.net import GraphTemporalNet
+from cellbench.models.physattn_conv import PhysAttnConv
 
 
-@register("physattn", "the paper's method: TransformerConv + prior gamma*C~ in the logits + KL(alpha||pi), track LSTM")
-def physattn(**options) -> LearnedModel:
-    train = dict(options.pop("train", None) or {})
-    train.setdefault("eta_max", DEFAULT_ETA_MAX)
-    return LearnedModel(conv="physattn", train=train, **options)
+class PhysAttnNet(GraphTemporalNet):
+    """:class:`GraphTemporalNet` with :class:`PhysAttnConv` blocks; ``cfg.gamma`` weighs the prior in the logits."""
+
+    conv = "physattn"
+    supports_edge_bias = True
+
+    def init_conv(self, in_channels: int, out_channels: int, heads: int, edge_dim: int) -> MessagePassing:
+        return PhysAttnConv(in_channels, out_channels, heads=heads, gamma=self.cfg.gamma, edge_dim=edge_dim)

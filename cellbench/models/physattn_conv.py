@@ -31,22 +31,6 @@ KL_FLOOR = 1e-8
 """Floor inside the logarithms of the KL term: alpha underflows to 0 on far edges."""
 
 
-def group_softmax(logits: Tensor, target: Tensor, n_nodes: int) -> Tensor:
-    r"""Softmax of ``logits`` over the incoming edges of each target node.
-
-    Parameters
-    ----------
-    logits : (n_edges,) or (n_edges, n_heads).
-    target : (n_edges,) int64, ``edge_index[1]``.
-    n_nodes : number of nodes.
-
-    Returns
-    -------
-    Same shape as ``logits``; sums to 1 over the edges of each target node that has any.
-    """
-    return softmax(logits, target, num_nodes=n_nodes)
-
-
 def prior_distribution(c_tilde: Tensor, target: Tensor, n_nodes: int, gamma: float) -> Tensor:
     r"""The prior neighbour distribution of eq. 4, :math:`\pi_{ij} = \operatorname{softmax}_{i \in \mathcal N(j)}(\gamma \tilde C_{ij})`.
 
@@ -54,8 +38,16 @@ def prior_distribution(c_tilde: Tensor, target: Tensor, n_nodes: int, gamma: flo
     ----------
     c_tilde : (n_edges,) normalized prior :math:`\tilde C_{ij}` on each edge (0 on self loops).
     target : (n_edges,) int64, ``edge_index[1]``.
+    n_nodes : number of nodes (targets without an edge get no entry).
+    gamma : prior weight.
+
+    Returns
+    -------
+    (n_edges,) tensor; sums to 1 over the incoming edges of each target node that has any.
+    The grouped softmax is PyG's :func:`torch_geometric.utils.softmax`, the one the attention
+    layers normalise their logits with (there is no second implementation in torch).
     """
-    return group_softmax(gamma * c_tilde, target, n_nodes)
+    return softmax(gamma * c_tilde, target, num_nodes=n_nodes)
 
 
 def kl_to_prior(
@@ -100,22 +92,38 @@ def kl_to_prior(
 class PhysAttnConv(TransformerConv):
     r"""TransformerConv with an additive prior :math:`\gamma\,\tilde C_{ij}` on the attention logits.
 
+    For an edge :math:`i \to j` (source ``edge_index[0]``, target ``edge_index[1]``) and head h,
+
     .. math::
-        \alpha_{ij} = \operatorname{softmax}_{i \in \mathcal N(j)}
-        \left( \frac{\mathbf q_j^\top (\mathbf k_i + \mathbf W_6 \mathbf e_{ij})}{\sqrt d} + \gamma\,\tilde C_{ij} \right)
+        \alpha_{ij}^{(h)} = \operatorname{softmax}_{i \in \mathcal N(j)}
+        \left( \frac{\mathbf q_j^{(h)\top} \big(\mathbf k_i^{(h)} + \mathbf W_6^{(h)} \mathbf e_{ij}\big)}{\sqrt d}
+        + \gamma\,\tilde C_{ij} \right),
+        \qquad
+        \mathbf x_j' = \mathbf W_1 \mathbf x_j + \sum_{i \in \mathcal N(j)} \alpha_{ij}^{(h)}
+        \left(\mathbf v_i^{(h)} + \mathbf W_6^{(h)} \mathbf e_{ij}\right)
 
-    Args:
-        in_channels, out_channels, heads, concat, beta, dropout, edge_dim, bias, root_weight:
-            as in :class:`~torch_geometric.nn.conv.TransformerConv`.
-        gamma (float): weight of the prior in the logits (default: ``1.0``); ``0`` gives plain
-            TransformerConv.
+    with :math:`\mathbf q = \mathbf W_3 \mathbf x`, :math:`\mathbf k = \mathbf W_4 \mathbf x`,
+    :math:`\mathbf v = \mathbf W_2 \mathbf x`, :math:`d` = ``out_channels`` and
+    :math:`\tilde C_{ij}` given per edge as ``edge_bias``. The softmax groups the incoming edges
+    of each target j (PyG's :func:`~torch_geometric.utils.softmax`). With :math:`\gamma = 0` the
+    layer is exactly :class:`~torch_geometric.nn.conv.TransformerConv`.
 
-    Shapes:
-        - input: x ``(n_nodes, in_channels)``, edge_index ``(2, n_edges)``, edge_attr
-          ``(n_edges, edge_dim)``, edge_bias :math:`\tilde C` ``(n_edges,)``
-        - output: ``(n_nodes, heads * out_channels)`` (or ``out_channels`` without concat) and,
-          with ``return_attention_weights=True``, ``(edge_index, alpha)`` with alpha
-          ``(n_edges, heads)``.
+    Parameters
+    ----------
+    in_channels, out_channels, heads : as in TransformerConv (output ``heads * out_channels``
+        with ``concat=True``, the default).
+    gamma : float, default 1.0
+        Weight of the prior in the logits; 0 gives plain TransformerConv.
+    **kwargs
+        concat, beta, dropout, edge_dim, bias, root_weight: as in TransformerConv.
+
+    Shapes
+    ------
+    - input: x ``(n_nodes, in_channels)``, edge_index ``(2, n_edges)``, edge_attr
+      ``(n_edges, edge_dim)`` or None, edge_bias :math:`\tilde C` ``(n_edges,)`` or None (zeros).
+    - output: ``(n_nodes, heads * out_channels)`` (``(n_nodes, out_channels)`` without concat)
+      and, when ``return_attention_weights`` is a bool, ``(edge_index, alpha)`` with alpha
+      ``(n_edges, heads)`` (PyG's convention).
     """
 
     # TransformerConv's compiled propagate knows only its own message arguments; take the generic

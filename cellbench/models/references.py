@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from cellbench.models.registry import register
 from cellbench.data.targets import history_um
 
 
@@ -19,8 +18,9 @@ def _per_row(data, fn) -> list[np.ndarray]:
     return [fn(s) for s in data.seqs]
 
 
-@register("zero", "predicts no displacement (the cell stays where it is)", kind="reference")
 class Zero:
+    """``zero``: no displacement."""
+
     def fit(self, data, seed: int = 0):
         return self
 
@@ -28,8 +28,9 @@ class Zero:
         return _per_row(data, lambda s: np.zeros((s.tracks.n_rows, 2)))
 
 
-@register("const-velocity", "repeats the last step x(t) - x(t-1); 0 on a track's first frame", kind="reference")
 class ConstVelocity:
+    """``const-velocity``: the last step."""
+
     def fit(self, data, seed: int = 0):
         return self
 
@@ -37,8 +38,9 @@ class ConstVelocity:
         return _per_row(data, lambda s: np.nan_to_num(history_um(s.tracks, 1)[:, 0], nan=0.0))
 
 
-@register("mean", "the mean training displacement (um per frame)", kind="reference")
 class MeanDisplacement:
+    """``mean``: the mean training displacement."""
+
     def fit(self, data, seed: int = 0):
         self.mean_um = data.targets("train").mean(axis=0)
         return self
@@ -47,8 +49,9 @@ class MeanDisplacement:
         return _per_row(data, lambda s: np.broadcast_to(self.mean_um, (s.tracks.n_rows, 2)).copy())
 
 
-@register("ar", "autoregressive AR(k) per component on past steps, least squares on train", kind="reference")
 class AutoRegressive:
+    """``ar``: AR(``order``) per component, least squares on the training targets."""
+
     def __init__(self, order: int = 3):
         if order < 1:
             raise ValueError(f"AR order must be >= 1, got {order}")

@@ -18,17 +18,12 @@ import torch
 from torch import Tensor, nn
 
 
-def track_keys(lane: np.ndarray, track_id: np.ndarray) -> np.ndarray:
-    """(n_nodes,) int64 keys identifying a track within a lane (lanes never share a track's state)."""
-    return (np.asarray(lane, dtype=np.int64) << 40) + np.asarray(track_id, dtype=np.int64)
-
-
 class TrackState:
     """The LSTM state ``(h, c)`` of the tracks seen at the previous step, looked up by key.
 
     Attributes
     ----------
-    keys : (n_tracks,) sorted int64 keys (see :func:`track_keys`).
+    keys : (n_tracks,) sorted int64 keys (see :func:`cellbench.inputs.batching.track_keys`).
     h, c : (n_tracks, hidden) tensors in the order of ``keys``.
     """
 
@@ -72,13 +67,17 @@ class TrackState:
 class TrackLSTM(nn.Module):
     """An :class:`~torch.nn.LSTMCell` stepping the tracks of one frame (or a batch of lanes' frames).
 
-    Args:
-        in_channels (int): size of the per-node input.
-        hidden (int): size of the state.
+    Parameters
+    ----------
+    in_channels : int
+        Size of the per-node input.
+    hidden : int
+        Size of the state.
 
-    Shapes:
-        - input: z ``(n_nodes, in_channels)``, keys ``(n_nodes,)`` (numpy int64), a :class:`TrackState`
-        - output: h ``(n_nodes, hidden)``; the state is updated in place.
+    Shapes
+    ------
+    - input: z ``(n_nodes, in_channels)``, keys ``(n_nodes,)`` (numpy int64), a :class:`TrackState`.
+    - output: h ``(n_nodes, hidden)``; the state is updated in place.
     """
 
     def __init__(self, in_channels: int, hidden: int):

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from cellbench.train.learned import LearnedModel
-from cellbench.models.registry import register
+from torch_geometric.nn import MessagePassing, TransformerConv
+
+from cellbench.models.net import GraphTemporalNet
 
 
-@register("transformer", "two plain TransformerConv blocks + track LSTM (physattn without prior and KL)")
-def transformer(**options) -> LearnedModel:
-    options.pop("gamma", None)
-    options.pop("prior_transform", None)
-    return LearnedModel(conv="transformer", **options)
+class TransformerNet(GraphTemporalNet):
+    """:class:`GraphTemporalNet` with PyG ``TransformerConv`` blocks (edge features, no prior)."""
+
+    conv = "transformer"
+
+    def init_conv(self, in_channels: int, out_channels: int, heads: int, edge_dim: int) -> MessagePassing:
+        return TransformerConv(in_channels, out_channels, heads=heads, edge_dim=edge_dim)

@@ -22,17 +22,18 @@ from pathlib import Path
 
 import numpy as np
 
-import cellbench
 from cellbench.data.dataset import Dataset, build_dataset
 from cellbench.errors import ConfigError
-from cellbench.evaluation.scoring import predictions_table, score, split_predictions
+from cellbench.version import __version__
+from cellbench.evaluation.interactions import kernel_recovery_all
+from cellbench.evaluation.scoring import predictions_table, score, score_predictors
 from cellbench.io import sha256_file, write_atomic, write_atomic_with, write_json
 from cellbench.data.readers import read_tracks
-from cellbench.models.registry import MODELS, build, load_all
+from cellbench.models.registry import MODELS
+from cellbench.train.build import build
 from cellbench.runs.sim2real import DEFAULT_SIM_SOURCE, check_train_on, train_learned
 from cellbench.runs.simulated import dataset_noise_floor, is_preset, load_simulated
 from cellbench.data.splits import blocks_to_dicts, frames_of
-from cellbench.evaluation.uncertainty import constant_sigma_um, uncertainty_metrics
 
 REFERENCES = ("zero", "const-velocity")
 DEFAULT_DATA = "default"
@@ -103,44 +104,6 @@ def default_out_dir(cfg: RunConfig, data: Dataset) -> Path:
     return Path("runs") / f"{cfg.model}-{safe}-{cfg.split}-seed{cfg.seed}"
 
 
-def _rmse(pred: np.ndarray, true: np.ndarray) -> float:
-    return float(np.sqrt(np.mean((pred - true) ** 2)))
-
-
-def _sigma_for(model, pred, data: Dataset) -> tuple[list[np.ndarray] | None, str]:
-    if hasattr(model, "predict_with_sigma") and getattr(model, "heteroscedastic", False):
-        return model.predict_with_sigma(data)[1], "predicted"
-    return None, "constant (fitted on val residuals)" if data.n_targets("val") else "constant (fitted on train residuals)"
-
-
-def score_predictor(name: str, model, pred: list[np.ndarray], data: Dataset) -> dict:
-    """Foundation metrics on test, plus NLL and ellipse coverage."""
-    m = score(pred, data, "test")
-    true = data.targets("test")
-    p = split_predictions(pred, data, "test")
-    sig_per_seq, kind = _sigma_for(model, pred, data)
-    if sig_per_seq is not None:
-        sigma = data.gather(sig_per_seq, "test")
-    else:
-        fit_split = "val" if data.n_targets("val") else "train"
-        sigma = constant_sigma_um(split_predictions(pred, data, fit_split), data.targets(fit_split))
-    m.update(uncertainty_metrics(p, sigma, true, kind))
-    m["rmse_um"] = _rmse(p, true)
-    return m
-
-
-def _add_relative(rows: dict[str, dict]) -> None:
-    """Skill vs zero / const-velocity and, when the oracle is there, the oracle ratio and R^2 fraction."""
-    cv = rows.get("const-velocity")
-    orc = rows.get("oracle")
-    for name, m in rows.items():
-        if cv is not None:
-            m["skill_vs_const_velocity"] = 1.0 - (m["rmse_um"] / cv["rmse_um"]) ** 2 if cv["rmse_um"] > 0 else float("nan")
-        if orc is not None:
-            m["oracle_ratio"] = m["rmse_um"] / orc["rmse_um"] if orc["rmse_um"] > 0 else float("nan")
-            m["r2_of_oracle"] = m["r2"] / orc["r2"] if orc["r2"] > 0 else float("nan")
-
-
 def data_hash(data: Dataset) -> str:
     """sha256 over the sequences' table contents (track_id, frame, x_um, y_um)."""
     h = hashlib.sha256()
@@ -168,7 +131,6 @@ def run(cfg: RunConfig, out_dir: Path | None = None, progress: bool = False) -> 
 
     Nothing is written until every number is computed; each file is written atomically.
     """
-    load_all()
     if cfg.model not in MODELS:
         raise ConfigError(f"--model {cfg.model!r} is unknown; choose one of {sorted(MODELS)}")
     data = load_data(cfg)
@@ -191,14 +153,12 @@ def run(cfg: RunConfig, out_dir: Path | None = None, progress: bool = False) -> 
     else:
         model, sim2real, pretrained = train_learned(cfg.model, options, data, cfg.train_on, cfg.sim_source, cfg.seed)
     pred = model.predict(data)
-    rows = {cfg.model: score_predictor(cfg.model, model, pred, data)}
-    ref_names = list(REFERENCES) + (["oracle"] if sim else [])
-    for name in ref_names:
-        if name == cfg.model:
-            continue
-        ref = build(name).fit(data, seed=cfg.seed)
-        rows[name] = score_predictor(name, ref, ref.predict(data), data)
-    _add_relative(rows)
+    predictors = {cfg.model: (model, pred)}
+    for name in list(REFERENCES) + (["oracle"] if sim else []):
+        if name != cfg.model:
+            ref = build(name).fit(data, seed=cfg.seed)
+            predictors[name] = (ref, ref.predict(data))
+    rows = score_predictors(predictors, data)
     test = rows[cfg.model]
     metrics = {"model": cfg.model, "dataset": data.name, "split": cfg.split, "simulated": sim, "train_on": cfg.train_on,
                "test": test,
@@ -216,7 +176,7 @@ def run(cfg: RunConfig, out_dir: Path | None = None, progress: bool = False) -> 
                                "seconds": model.fit_result.seconds}
         att = model.attention_table(data, split="test")
         if att is not None and sim:
-            metrics["kernel_recovery"] = run_outputs.kernel_recovery_all(att, data, model)
+            metrics["kernel_recovery"] = kernel_recovery_all(att, data, model)
         extra_files = run_outputs.learned_outputs(model, data, att, sim)
     if sim2real is not None:
         metrics["sim2real"] = sim2real
@@ -236,7 +196,7 @@ def run(cfg: RunConfig, out_dir: Path | None = None, progress: bool = False) -> 
         "data_sha256": data_hash(data),
         "blocks": blocks_to_dicts(data.blocks),
         "model_config": model.config() if hasattr(model, "config") else None,
-        "cellbench_version": cellbench.__version__,
+        "cellbench_version": __version__,
         "python": platform.python_version(),
         "numpy": np.__version__,
     }

@@ -206,7 +206,7 @@ def train_learned(name: str, options: dict, data: Dataset, train_on: str, sim_so
     pretrained model's in-domain score on the simulation's test block.
     """
     from cellbench.evaluation.scoring import score
-    from cellbench.models.registry import build
+    from cellbench.train.build import build
 
     check_train_on(train_on, sim_source)
     if train_on == "real":

@@ -124,9 +124,8 @@ def expand(cfg: dict, where: str, base_dir: Path | None = None) -> SweepConfig:
     sources = [_resolve_sim_source(s, where, base_dir) for s in _as_list(sweep.get("sim_source", [DEFAULT_SIM_SOURCE]),
                                                                           "sim_source", where, str)]
 
-    from cellbench.models.registry import load_all
+    from cellbench.models.registry import MODELS as known
 
-    known = load_all()
     for m in models:
         if m not in known:
             raise ConfigError(f"{where}: model {m!r} is unknown; choose from {sorted(known)}")

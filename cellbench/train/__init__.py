@@ -1,1 +1,3 @@
-"""The one training loop shared by every learned model, and the predictor wrapper around it."""
+"""The one training loop shared by every learned model (:mod:`~cellbench.train.loop`), the predictor
+wrapper around it (:mod:`~cellbench.train.learned`) and :func:`~cellbench.train.build.build`, which
+makes any registered model by name."""

@@ -1,13 +1,14 @@
 r"""The :class:`~cellbench.models.registry.Predictor` wrapper shared by every learned model.
 
-``LearnedModel(conv=...)`` does, in ``fit(data, seed)``:
+``LearnedModel(net, ...)`` turns a network class (a :class:`~cellbench.models.net.GraphTemporalNet`
+subclass, the factory of a ``'learned'`` registry entry) into a predictor. In ``fit(data, seed)``:
 
 1. the graph radius (``r_cut_um``, default :func:`cellbench.inputs.graphs.default_r_cut_um` on the
    training frames) and the target scaler, from training targets only;
-2. for a model with a prior (``physattn``), the prior :math:`\tilde C(r)` estimated from the
-   training frames only (:mod:`cellbench.prior.edges`);
+2. for a network that takes the prior (``supports_edge_bias``, e.g. ``physattn``), the prior
+   :math:`\tilde C(r)` estimated from the training frames only (:mod:`cellbench.prior.edges`);
 3. the frames as tensors (:func:`cellbench.inputs.batching.build_frames`);
-4. :func:`cellbench.train.loop.fit`, the one training loop.
+4. the network, and :func:`cellbench.train.loop.fit`, the one training loop.
 
 ``predict(data)`` runs one causal pass (:func:`cellbench.train.loop.rollout`) over every sequence
 and returns displacements in um per frame. Simulator truth (``Sequence.truth``) is never read.
@@ -19,27 +20,33 @@ from dataclasses import asdict, replace
 
 import numpy as np
 
-from cellbench.inputs.batching import TargetScaler, build_frames, node_feature_names
 from cellbench.data.dataset import Dataset
+from cellbench.data.splits import frames_of
+from cellbench.errors import ConfigError
+from cellbench.inputs.batching import TargetScaler, build_frames, node_feature_names
 from cellbench.inputs.graphs import default_r_cut_um
 from cellbench.models.net import GraphTemporalNet, NetConfig
-from cellbench.data.splits import frames_of
-from cellbench.train.loop import FitResult, TrainConfig, fit, rollout, seed_everything
+from cellbench.train.loop import TrainConfig, TrainResult, fit, rollout, seed_everything
 
 PRIOR_TRANSFORMS = ("signed", "abs")
 
 
 class LearnedModel:
-    """A learned predictor: :class:`~cellbench.models.net.GraphTemporalNet` trained by :func:`cellbench.train.loop.fit`.
+    r"""A learned predictor: a :class:`~cellbench.models.net.GraphTemporalNet` trained by :func:`cellbench.train.loop.fit`.
+
+    Build one by name with :func:`cellbench.train.build.build`, which applies the registry's
+    defaults (e.g. physattn's gamma and eta_max).
 
     Parameters
     ----------
-    conv : ``'physattn'``, ``'transformer'``, ``'gat'`` or ``'none'`` (see :mod:`cellbench.models.net`).
+    net : the network class, e.g. :class:`~cellbench.models.physattn.PhysAttnNet`. Its flag
+        ``supports_edge_bias`` decides whether a prior is estimated (and the KL term can switch on);
+        without it the prior options below are ignored and ``eta_max`` is 0.
     hidden, heads, gamma, heteroscedastic : architecture (:class:`NetConfig`).
     n_lags : past displacements in the node features.
     r_cut_um : graph radius in um (default: from the training frames).
     prior_transform : ``'signed'`` (the paper's signed :math:`\tilde C`) or ``'abs'`` (its magnitude).
-    prior_bias : physattn only. True (the paper): :math:`\gamma \tilde C_{ij}` is added to the
+    prior_bias : networks with a prior only. True (the paper): :math:`\gamma \tilde C_{ij}` is added to the
         attention logits (eq. 5). False: the logits are plain TransformerConv's and the prior acts
         only through the KL term toward :math:`\pi = \operatorname{softmax}(\gamma \tilde C)`
         (eq. 4, same gamma), the "KL only" ablation. (Setting gamma = 0 instead would also make
@@ -49,23 +56,20 @@ class LearnedModel:
 
     uses_prior = False
 
-    def __init__(self, conv: str = "physattn", hidden: int = 32, heads: int = 2, gamma: float = 1.0,
+    def __init__(self, net: type[GraphTemporalNet], hidden: int = 32, heads: int = 2, gamma: float = 1.0,
                  heteroscedastic: bool = False, n_lags: int = 2, r_cut_um: float | None = None,
                  prior_transform: str = "signed", prior_bias: bool = True, train: TrainConfig | dict | None = None):
-        self.conv = conv
-        self.uses_prior = conv == "physattn"
+        self.net_class = net
+        self.conv = net.conv
+        self.uses_prior = net.supports_edge_bias
         self.hidden, self.heads, self.gamma = hidden, heads, float(gamma)
         self.heteroscedastic = heteroscedastic
         self.n_lags = n_lags
         self.r_cut_um = r_cut_um
-        if prior_transform not in PRIOR_TRANSFORMS:
-            from cellbench.errors import ConfigError
-
+        if self.uses_prior and prior_transform not in PRIOR_TRANSFORMS:
             raise ConfigError(f"--prior-transform {prior_transform!r}: choose one of {PRIOR_TRANSFORMS}")
         self.prior_transform = prior_transform
         if not isinstance(prior_bias, bool):
-            from cellbench.errors import ConfigError
-
             raise ConfigError(f"prior_bias {prior_bias!r}: must be true or false")
         self.prior_bias = prior_bias
         if isinstance(train, dict):
@@ -74,7 +78,7 @@ class LearnedModel:
         if not self.uses_prior:
             self.train_cfg = replace(self.train_cfg, eta_max=0.0)
         self.prior = None
-        self.fit_result: FitResult | None = None
+        self.fit_result: TrainResult | None = None
         self._frames_for = None
 
     # -- fitting -------------------------------------------------------------------------------
@@ -99,10 +103,10 @@ class LearnedModel:
             self.prior = edge_prior(train_frames, self.r_cut_um, self.prior_transform)
         frames = self._frames(data)
         has_radius = all("radius_um" in s.tracks.df.columns for s in data.seqs)
-        self.net_cfg = NetConfig(n_features=len(node_feature_names(self.n_lags, has_radius)), conv=self.conv,
-                                 hidden=self.hidden, heads=self.heads, gamma=self.gamma if self.uses_prior and self.prior_bias else 0.0,
+        self.net_cfg = NetConfig(n_features=len(node_feature_names(self.n_lags, has_radius)), hidden=self.hidden,
+                                 heads=self.heads, gamma=self.gamma if self.uses_prior and self.prior_bias else 0.0,
                                  heteroscedastic=self.heteroscedastic)
-        self.net = GraphTemporalNet(self.net_cfg)
+        self.net = self.net_class(self.net_cfg)
         kl_gamma = self.gamma if self.uses_prior else None
         self.fit_result = fit(self.net, frames, self.train_cfg, seed, kl_gamma=kl_gamma, on_epoch=on_epoch,
                               init_state=init_state)
@@ -140,7 +144,7 @@ class LearnedModel:
         """
         import pandas as pd
 
-        if self.conv == "none":
+        if not self.net.convs:
             return None
         parts = []
         for si, seq in enumerate(self.rollout(data, keep_attention=True)):

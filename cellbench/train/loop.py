@@ -25,7 +25,7 @@ from __future__ import annotations
 import copy
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -94,8 +94,13 @@ class TrainConfig:
 
 
 @dataclass
-class FitResult:
-    """best_state : state_dict of the best validation epoch. history : one dict per epoch."""
+class TrainResult:
+    """The training history of :func:`fit`.
+
+    best_state : state_dict of the best validation epoch. best_epoch : its index (-1: the
+    starting weights). history : one dict per epoch (train_nll, train_kl, val_nll, eta_kl,
+    seconds). seconds : wall time of the whole fit.
+    """
 
     best_state: dict
     best_epoch: int
@@ -220,7 +225,8 @@ def split_nll(model, frames: list[list[FrameData]], split: str, burn_in_frames: 
 
 
 def fit(model, frames: list[list[FrameData]], cfg: TrainConfig, seed: int, kl_gamma: float | None = None,
-        on_epoch: Callable[[dict], None] | None = None, init_state: dict | None = None) -> FitResult:
+        on_epoch: Callable[[dict], None] | None = None, init_state: dict | None = None) -> TrainResult:
+    """The one training loop (:func:`_fit`, documented there), run with :data:`TORCH_THREADS` threads."""
     with _threads(TORCH_THREADS):
         return _fit(model, frames, cfg, seed, kl_gamma, on_epoch, init_state)
 
@@ -243,12 +249,12 @@ def load_init_state(model, init_state: dict) -> None:
 
 
 def _fit(model, frames: list[list[FrameData]], cfg: TrainConfig, seed: int, kl_gamma: float | None = None,
-         on_epoch: Callable[[dict], None] | None = None, init_state: dict | None = None) -> FitResult:
+         on_epoch: Callable[[dict], None] | None = None, init_state: dict | None = None) -> TrainResult:
     """Train ``model`` on the training targets of ``frames``; early-stop on validation NLL.
 
     Parameters
     ----------
-    model : a :class:`~cellbench.models.net.GraphTemporalNet` (any conv).
+    model : a :class:`~cellbench.models.net.GraphTemporalNet` (any subclass).
     frames : from :func:`cellbench.inputs.batching.build_frames`.
     kl_gamma : the gamma of the prior distribution pi; None (or ``cfg.eta_max == 0``) disables KL.
     on_epoch : called with each epoch's history row.
@@ -257,7 +263,7 @@ def _fit(model, frames: list[list[FrameData]], cfg: TrainConfig, seed: int, kl_g
 
     Returns
     -------
-    :class:`FitResult`; ``model`` is left holding the best state. With ``init_state`` and a
+    :class:`TrainResult`; ``model`` is left holding the best state. With ``init_state`` and a
     validation split, the starting weights compete too (``best_epoch`` -1 when no epoch beat them).
     """
     seed_everything(seed)
@@ -349,7 +355,7 @@ def _fit(model, frames: list[list[FrameData]], cfg: TrainConfig, seed: int, kl_g
         if progress is not None:
             progress.stop()
     model.load_state_dict(best[2])
-    return FitResult(best[2], best[1], history, time.perf_counter() - t0)
+    return TrainResult(best[2], best[1], history, time.perf_counter() - t0)
 
 
 def save_checkpoint(path: Path, state_dict: dict) -> None:
