@@ -10,7 +10,7 @@ Modules
 ``estimator``   :class:`PriorEstimator` (accumulates frames, chains the steps)
 ``automatic``   :func:`estimate_prior`: every hyperparameter from the training frames
 ``result``      :class:`Prior` and ``prior.json``
-``projection``  :func:`project_prior`, :class:`EdgeNormalizer` (paper eq. 4)
+``projection``  :class:`EdgeNormalizer`, the robust normalization of c(r_ij) on edges (paper sec. 4)
 ``oz``          Ornstein-Zernike solver with PY / HNC closures (comparison curves)
 ``reduced_potentials`` beta u(r) of the simulators' potentials from their metadata
 ``reference_mc`` an independent Metropolis sampler of the same potentials (validation)
@@ -24,11 +24,11 @@ from cellbench.prior.automatic import estimate_prior
 from cellbench.prior.correlation import interaction_range
 from cellbench.prior.estimator import PriorEstimator
 from cellbench.prior.validation.oz import OZResult, solve_oz
-from cellbench.prior.projection import EdgeNormalizer, project_prior, segment_softmax
+from cellbench.prior.projection import EdgeNormalizer
 from cellbench.prior.result import Prior
 from cellbench.prior.window import Window, fit_window
 
 __all__ = [
     "EdgeNormalizer", "OZResult", "Prior", "PriorEstimator", "Window", "estimate_prior", "fit_window",
-    "interaction_range", "project_prior", "segment_softmax", "solve_oz",
+    "interaction_range", "solve_oz",
 ]

@@ -14,7 +14,6 @@ frames without edges get :math:`\tilde C = 0` (no artificial signal).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -83,72 +82,3 @@ class EdgeNormalizer:
     def to_dict(self) -> dict:
         return {"center": self.center, "scale": self.scale, "clip_lo": self.clip_lo, "clip_hi": self.clip_hi,
                 "transform": self.transform}
-
-
-def segment_softmax(logits: np.ndarray, index: np.ndarray, n_groups: int) -> np.ndarray:
-    r"""Softmax of ``logits`` within the groups given by ``index`` (numerically stable).
-
-    .. math:: \pi_e = \frac{e^{x_e - m_{g(e)}}}{\sum_{e': g(e') = g(e)} e^{x_{e'} - m_{g(e)}}},
-              \quad m_g = \max_{g(e) = g} x_e
-
-    Parameters
-    ----------
-    logits : (n_edges,). index : (n_edges,) int group of each edge, in [0, n_groups).
-
-    Returns
-    -------
-    (n_edges,), summing to 1 within each non-empty group.
-    """
-    x = np.asarray(logits, dtype=float)
-    idx = np.asarray(index, dtype=np.int64)
-    m = np.full(n_groups, -np.inf)
-    np.maximum.at(m, idx, x)
-    e = np.exp(x - m[idx])
-    s = np.zeros(n_groups)
-    np.add.at(s, idx, e)
-    return e / s[idx]
-
-
-def project_prior(
-    prior,
-    d_um: np.ndarray,
-    edge_index: np.ndarray,
-    n_nodes: int,
-    self_loop: np.ndarray | None = None,
-    gamma: float = 1.0,
-    transform: str = "signed",
-    normalizer: EdgeNormalizer | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    r"""Edge prior of one frame: :math:`\tilde C_{ij}` and :math:`\pi_{ij}` (paper eq. 4).
-
-    Parameters
-    ----------
-    prior : a :class:`~cellbench.prior.result.Prior` or any callable c(r_um).
-    d_um : (n_edges,) edge lengths in um.
-    edge_index : (2, n_edges) int64; row 0 source i, row 1 target j (softmax groups by j).
-    n_nodes : number of nodes of the frame.
-    self_loop : (n_edges,) bool mask of self-loop edges (C~ = 0 there), or None.
-    gamma : > 0, the prior's convexity.
-    transform : ``"signed"`` or ``"abs"`` (used only when ``normalizer`` is None).
-    normalizer : fitted on training edges; None fits one on these edges (only correct when
-        they are training edges).
-
-    Returns
-    -------
-    c_tilde : (n_edges,) normalised prior. pi : (n_edges,) softmax over each target's incoming edges.
-    """
-    edge_index = np.asarray(edge_index)
-    d = np.asarray(d_um, dtype=float)
-    if edge_index.ndim != 2 or edge_index.shape[0] != 2 or edge_index.shape[1] != d.shape[0]:
-        raise ValueError(f"edge_index must have shape (2, n_edges={d.shape[0]}), found {edge_index.shape}")
-    if not (np.isfinite(gamma) and gamma > 0):
-        raise ConfigError(f"--gamma {gamma}: must be a finite number > 0")
-    sl = np.zeros(d.shape[0], bool) if self_loop is None else np.asarray(self_loop, dtype=bool)
-    c_of_r: Callable = prior.c_of_r if hasattr(prior, "c_of_r") else prior
-    c = np.asarray(c_of_r(d), dtype=float)
-    if normalizer is None:
-        normalizer = EdgeNormalizer.fit(c[~sl], transform)
-    c_tilde = normalizer.apply(c, sl)
-    if d.shape[0] == 0:
-        return c_tilde, np.zeros(0)
-    return c_tilde, segment_softmax(gamma * c_tilde, edge_index[1], n_nodes)
