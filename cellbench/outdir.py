@@ -42,13 +42,16 @@ def _listing(names: list[str], limit: int = 6) -> str:
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
-def claim_out_dir(folder: Path, kind: RunKind, same_run: Callable[[Path], bool], overwrite: bool = False) -> list[str]:
+def claim_out_dir(folder: Path, kind: RunKind, same_run: Callable[[Path], bool], overwrite: bool = False,
+                  remove: bool = True) -> list[str]:
     """Make ``folder`` ready for a run of ``kind``; returns the names of foreign files left in it.
 
     Parameters
     ----------
     same_run : called with the existing identity file; True when it describes the run about to
         be written (so rewriting it loses nothing).
+    remove : False only checks (call it again with True when the new files are ready, so a
+        run that fails on the way leaves the old one intact).
 
     Raises
     ------
@@ -75,7 +78,7 @@ def claim_out_dir(folder: Path, kind: RunKind, same_run: Callable[[Path], bool],
             what = (what + " and " if what else "") + f"files cellbench did not write ({_listing(foreign)})"
         raise ConfigError(f"{kind.option} {folder}: holds {what}; choose an empty or new folder, or pass --overwrite "
                           "to remove that run's files first (other files are left alone)")
-    for name in ours:
+    for name in ours if remove else ():
         path = folder / name
         shutil.rmtree(path) if path.is_dir() else path.unlink()
     return foreign

@@ -63,6 +63,9 @@ def run(
              "derives from --seed.")] = DEFAULT_SIM_SOURCE,
     r_cut_um: Annotated[Optional[float], typer.Option(callback=positive, help="Graph radius in um (default 2.5 x the median nearest-neighbour distance of the training frames).")] = None,
     out: Annotated[Optional[Path], typer.Option(help="Run folder (default runs/MODEL-DATASET-SPLIT-seedS).")] = None,
+    overwrite: Annotated[bool, typer.Option(help="The run folder holds another run: remove that run's files (and only "
+                         "those) when the new ones are ready. Without it such a folder is refused; the same run "
+                         "is rewritten in place.")] = False,
 ):
     """Fit MODEL on the training split of DATA (or, with --train-on, on a simulation first), score it on the test split beside zero, const-velocity and
     (on simulated data) the oracle, and write metrics.json, config.json, predictions.parquet and, for learned
@@ -85,7 +88,7 @@ def run(
     cfg = RunConfig(model=model, data=items, split=split, test_seq=test_seq, seed=seed, sim_seed=sim_seed,
                     pixel_um=pixel_um, model_options=options, train_fraction=train_fraction, train_on=TrainOn(train_on).value,
                     sim_source=sim_source)
-    result = run_pipeline(cfg, out, progress=True)
+    result = run_pipeline(cfg, out, progress=True, overwrite=overwrite)
     m = result.metrics
     title = f"{m['dataset']}: test split ({m['split']} split), displacements in um per frame"
     console.print(metrics_table(title, result.rows, TABLE_KEYS))

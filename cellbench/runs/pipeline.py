@@ -5,18 +5,24 @@ beside the tracks in ``Sequence.truth`` and is read only by the oracle and the k
 metrics) or tracks files (TrackMate CSV/XML, CTC, parquet). On simulated data the references are
 zero, const-velocity and the oracle; on real data zero and const-velocity.
 
-The run folder holds ``metrics.json`` (written last), ``config.json``, ``predictions.parquet`` and,
+The run folder holds ``metrics.json`` (written last; no wall-clock numbers, so the same seed gives
+the same bytes), ``timing.json`` (seconds), ``config.json``, ``predictions.parquet`` and,
 for learned models, ``checkpoint.pt`` (a state_dict: ``torch.load(..., weights_only=True)``),
 ``model.json``, ``history.json``, ``attention.parquet`` (test frames) and the PNGs ``loss.png``
 and ``attention.png``; with ``train_on='sim+real'`` also ``pretrained.pt`` (the weights the
 fine-tuning started from). ``train_on`` 'sim' / 'sim+real' trains a learned model on a
 simulation first (:mod:`cellbench.runs.sim2real`); the references always fit on the training block.
+
+A folder holding another run (or files cellbench did not write) is refused before anything is
+computed, unless ``overwrite`` (:mod:`cellbench.outdir`); the same run is rewritten in place.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import platform
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -27,16 +33,21 @@ from cellbench.errors import ConfigError
 from cellbench.version import __version__
 from cellbench.evaluation.interactions import kernel_recovery_all
 from cellbench.evaluation.scoring import predictions_table, score, score_predictors
-from cellbench.io import sha256_file, write_atomic, write_atomic_with, write_json
+from cellbench.io import nan_to_null, sha256_file, write_atomic, write_atomic_with, write_json
+from cellbench.outdir import RunKind, claim_out_dir
 from cellbench.data.readers import read_tracks
 from cellbench.models.registry import MODELS
 from cellbench.train.build import build
 from cellbench.runs.sim2real import DEFAULT_SIM_SOURCE, check_train_on, train_learned
 from cellbench.runs.simulated import dataset_noise_floor, is_preset, load_simulated
-from cellbench.data.splits import blocks_to_dicts, frames_of
+from cellbench.data.splits import blocks_to_dicts
 
 REFERENCES = ("zero", "const-velocity")
 DEFAULT_DATA = "default"
+RUN_FILES = RunKind(frozenset({"metrics.json", "timing.json", "config.json", "predictions.parquet", "checkpoint.pt",
+                               "model.json", "history.json", "attention.parquet", "loss.png", "attention.png",
+                               "pretrained.pt"}), identity="config.json")
+"""Every file a run may write; ``config.json`` identifies the run."""
 
 
 @dataclass(frozen=True)
@@ -126,11 +137,24 @@ def _source_sha256(item: str, seq) -> str | None:
     return sha256_file(path) if path.is_file() else None
 
 
-def run(cfg: RunConfig, out_dir: Path | None = None, progress: bool = False) -> RunResult:
+def _same_run(cfg: RunConfig):
+    want = json.loads(json.dumps(asdict(cfg), default=str))
+
+    def same(config_json: Path) -> bool:
+        have = json.loads(config_json.read_text(encoding="utf-8"))
+        return {k: have.get(k) for k in want} == want
+
+    return same
+
+
+def run(cfg: RunConfig, out_dir: Path | None = None, progress: bool = False, overwrite: bool = False) -> RunResult:
     """Fit ``cfg.model`` and the references on the training split; score all on test; write the run folder.
 
-    Nothing is written until every number is computed; each file is written atomically.
+    Nothing is written until every number is computed; each file is written atomically. A folder
+    holding another run is refused before any work unless ``overwrite``; the old run's files are
+    removed only once the new ones are ready to be written.
     """
+    t0 = time.perf_counter()
     if cfg.model not in MODELS:
         raise ConfigError(f"--model {cfg.model!r} is unknown; choose one of {sorted(MODELS)}")
     data = load_data(cfg)
@@ -143,6 +167,8 @@ def run(cfg: RunConfig, out_dir: Path | None = None, progress: bool = False) -> 
         raise ConfigError(f"--train-on {cfg.train_on}: applies to learned models only; {cfg.model} is a "
                           f"{MODELS[cfg.model].kind} and fits on the real training block")
     out_dir = Path(out_dir) if out_dir is not None else default_out_dir(cfg, data)
+    if out_dir.exists():  # refuse now, before the work; clear only when the new files are ready
+        claim_out_dir(out_dir, RUN_FILES, _same_run(cfg), overwrite, remove=False)
 
     options = dict(cfg.model_options)
     if learned and progress:
@@ -169,16 +195,18 @@ def run(cfg: RunConfig, out_dir: Path | None = None, progress: bool = False) -> 
         metrics["noise_floor"] = dataset_noise_floor(data, "test")
 
     extra_files: dict[str, object] = {}
+    timing: dict[str, float] = {}
     if learned:
         from cellbench.evaluation import run_outputs
 
-        metrics["training"] = {"best_epoch": model.fit_result.best_epoch, "epochs_run": len(model.fit_result.history),
-                               "seconds": model.fit_result.seconds}
+        metrics["training"] = {"best_epoch": model.fit_result.best_epoch, "epochs_run": len(model.fit_result.history)}
+        timing["training_seconds"] = model.fit_result.seconds
         att = model.attention_table(data, split="test")
         if att is not None and sim:
             metrics["kernel_recovery"] = kernel_recovery_all(att, data, model)
         extra_files = run_outputs.learned_outputs(model, data, att, sim)
     if sim2real is not None:
+        timing["pretraining_seconds"] = sim2real["pretraining"].pop("seconds")
         metrics["sim2real"] = sim2real
         if pretrained is not model:
             from cellbench.train.loop import save_checkpoint
@@ -200,11 +228,20 @@ def run(cfg: RunConfig, out_dir: Path | None = None, progress: bool = False) -> 
         "python": platform.python_version(),
         "numpy": np.__version__,
     }
+    metrics, undefined = nan_to_null(metrics)  # bare NaN is not JSON
+    if undefined:
+        metrics["null_means_undefined"] = {
+            "fields": undefined,
+            "why": "the metric is undefined on these targets (e.g. R^2 of fewer than two targets or of targets "
+                   "without variance, an interaction metric without force-bearing edges)"}
     table = predictions_table(pred, data, "test")
+    claim_out_dir(out_dir, RUN_FILES, _same_run(cfg), overwrite)
     write_atomic_with(out_dir / "predictions.parquet", lambda tmp: table.to_parquet(tmp, index=False))
     for name, writer in extra_files.items():
         writer(out_dir / name)
     write_json(out_dir / "config.json", config)
+    timing["total_seconds"] = time.perf_counter() - t0
+    write_json(out_dir / "timing.json", timing)
     write_json(out_dir / "metrics.json", metrics)  # last: its presence marks a finished run
     order = [cfg.model] + [n for n in ("oracle", "const-velocity", "zero") if n in rows and n != cfg.model]
     return RunResult(out_dir, metrics, [(n, rows[n]) for n in order], model)
