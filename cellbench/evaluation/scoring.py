@@ -4,6 +4,7 @@
 (:func:`~cellbench.evaluation.pointwise.regression_metrics`), NLL and ellipse coverage
 (:mod:`~cellbench.evaluation.uncertainty`), ``rmse_um``, then the skills relative to the
 const-velocity reference and the oracle (:func:`relative_metrics`), in that key order.
+:func:`interval_section` adds their bootstrap intervals over test frames (:mod:`.bootstrap`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from cellbench.data.dataset import Dataset
+from cellbench.evaluation.bootstrap import metric_intervals
 from cellbench.evaluation.pointwise import extra_test_metrics, regression_metrics
 from cellbench.evaluation.uncertainty import constant_sigma_um, uncertainty_metrics
 
@@ -115,6 +117,40 @@ def score_predictors(predictors: dict[str, tuple[object, list[np.ndarray]]], dat
     for m in rows.values():
         m.update(relative_metrics(m, cv, orc))
     return rows
+
+
+def frame_keys(data: Dataset, split: str = "test") -> np.ndarray:
+    """(n_targets,) int64 time label of every target of ``split``, sequence-major: ``seq * n + frame``.
+
+    The frames of each sequence stay consecutive and sequences follow one another, so a
+    bootstrap block crosses from one sequence to the next only at a junction; rows of one frame
+    of one sequence share a label and are resampled together.
+    """
+    frames = [s.tracks.df["frame"].to_numpy().astype(np.int64) for s in data.seqs]
+    stride = 1 + max((int(f.max()) for f in frames if len(f)), default=0)
+    return data.gather([i * stride + f for i, f in enumerate(frames)], split)
+
+
+def interval_section(predictors: dict[str, tuple[object, list[np.ndarray]]], data: Dataset,
+                     pairs: list[tuple[str, str]] | tuple = (), n_boot: int = 1000, seed: int = 0) -> dict:
+    """The ``intervals`` section of ``metrics.json``: 95 % moving-block bootstrap intervals over test frames.
+
+    Parameters
+    ----------
+    predictors : ``{name: (fitted model, per-sequence predictions)}`` as for :func:`score_predictors`.
+    data : the :class:`Dataset` they were fitted on.
+    pairs : ``(a, b)`` names; the interval of ``metric(a) - metric(b)`` on the same resamples.
+    n_boot, seed : resamples and the seed of the draws (fixed across training seeds, so runs that
+        differ only in their training seed are judged on the same resamples).
+
+    Returns
+    -------
+    dict of plain floats and lists, see :func:`~cellbench.evaluation.bootstrap.metric_intervals`:
+    R^2 and RMSE (um) intervals per predictor and per pair, the block length and how it was chosen.
+    """
+    preds = {name: split_predictions(pred, data, "test") for name, (_, pred) in predictors.items()}
+    return metric_intervals(data.targets("test"), preds, frame_keys(data, "test"), pairs=pairs, n_boot=n_boot,
+                            seed=seed)
 
 
 def predictions_table(pred_per_seq: list[np.ndarray], data: Dataset, split: str = "test") -> pd.DataFrame:

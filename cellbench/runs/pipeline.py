@@ -32,7 +32,7 @@ from cellbench.data.dataset import Dataset, build_dataset
 from cellbench.errors import ConfigError
 from cellbench.version import __version__
 from cellbench.evaluation.interactions import kernel_recovery_all
-from cellbench.evaluation.scoring import predictions_table, score, score_predictors
+from cellbench.evaluation.scoring import interval_section, predictions_table, score, score_predictors
 from cellbench.io import nan_to_null, sha256_file, write_atomic, write_atomic_with, write_json
 from cellbench.outdir import RunKind, claim_out_dir
 from cellbench.data.readers import read_tracks
@@ -185,10 +185,13 @@ def run(cfg: RunConfig, out_dir: Path | None = None, progress: bool = False, ove
             ref = build(name).fit(data, seed=cfg.seed)
             predictors[name] = (ref, ref.predict(data))
     rows = score_predictors(predictors, data)
+    # moving-block bootstrap over test frames (seed fixed: runs differing only in training seed share resamples)
+    intervals = interval_section(predictors, data, pairs=[(cfg.model, r) for r in predictors if r != cfg.model])
     test = rows[cfg.model]
     metrics = {"model": cfg.model, "dataset": data.name, "split": cfg.split, "simulated": sim, "train_on": cfg.train_on,
                "test": test,
                "references": {k: v for k, v in rows.items() if k != cfg.model}}
+    metrics["intervals"] = intervals
     if data.n_targets("val"):
         metrics["val"] = score(pred, data, "val")
     if sim:  # thermal + localization noise on the test targets (cellbench.runs.simulated.noise_floor)
