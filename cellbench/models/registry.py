@@ -166,3 +166,5 @@ declare("transformer", "two plain TransformerConv blocks + track LSTM (physattn 
 declare("physattn", "the paper's method: TransformerConv + prior gamma*C~ in the logits + KL(alpha||pi), track LSTM",
         "cellbench.models.physattn:PhysAttnNet",
         defaults={"gamma": 1.0, "prior_bias": True, "prior_transform": "signed", "train": {"eta_max": 0.1}})
+declare("filtered-oracle", "a particle filter over each heading: true equations, observed positions <= t only",
+        "cellbench.models.filtered_oracle:FilteredOracle", kind="oracle", needs_truth=True)
