@@ -34,7 +34,7 @@ def test_four_header_rows_in_micron(tmp_path):
 
 def test_one_header_row_needs_a_unit(tmp_path):
     path = _write(tmp_path, csv_spots(), length_unit=None)
-    with pytest.raises(TracksFormatError, match="state no unit.*--pixel-um.*--position-units um"):
+    with pytest.raises(TracksFormatError, match="state no unit.*--pixel-um.*4-header-row TrackMate spots CSV"):
         read_trackmate_csv(path)
     t = read_trackmate_csv(path, position_units="micron")
     npt.assert_array_equal(t.df["x_um"], [0.0, 10.0, 1.0, 11.0, 2.0, 12.0])

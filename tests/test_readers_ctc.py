@@ -97,6 +97,21 @@ def test_label_stats_with_huge_labels_uses_compaction():
     assert list(s.x_px) == [1.5, 0.0] and list(s.y_px) == [3.0, 0.0]
 
 
+@pytest.mark.parametrize("top", [7, 5_000_000])
+def test_label_stats_over_bands_of_rows_equal_one_pass(monkeypatch, top):
+    """Bands of 7 pixels (one row, or less than one) give exactly the sums of the whole mask."""
+    import cellbench.data.readers.ctc_masks as masks
+
+    rng = np.random.default_rng(5)
+    mask = (rng.integers(0, 4, size=(23, 9)) * (top // 3)).astype(np.uint32)
+    whole = label_stats(mask)
+    monkeypatch.setattr(masks, "_BAND_PIXELS", 7)
+    banded = label_stats(mask)
+    for a, b in zip((whole.label, whole.n_pixels, whole.x_px, whole.y_px),
+                    (banded.label, banded.n_pixels, banded.x_px, banded.y_px)):
+        npt.assert_array_equal(a, b)  # integer sums are exact in float64: no tolerance
+
+
 def test_gap_warns_and_leaves_the_frame_out(gt_folder):
     m = tifffile.imread(gt_folder / "man_track002.tif")
     m[m == 3] = 0  # cell 3 vanishes in frame 2 although man_track.txt lists it for frames 2-3

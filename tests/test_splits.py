@@ -64,7 +64,7 @@ def test_bad_split_options_are_refused():
     t = random_walk_tracks()
     with pytest.raises(ConfigError, match="--split"):
         build_dataset([t], split="random-frames")
-    with pytest.raises(ConfigError, match="--fractions"):
+    with pytest.raises(ConfigError, match="split fractions"):
         build_dataset([t], fractions=(0.5, 0.5, 0.5))
     with pytest.raises(ConfigError, match="at least two sequences"):
         build_dataset([t], split="sequence")

@@ -14,6 +14,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from cellbench.commands.options import positive
 from cellbench.errors import ConfigError
 from cellbench.outdir import RunKind, claim_out_dir
 
@@ -55,7 +56,8 @@ def _run_with_progress(label: str, cfg_or_name, seed: int, overrides: dict | Non
         return cellbench.sim.simulate(cfg_or_name, seed, overrides, progress=progress, allow_large=allow_large)
 
 
-def simulate_like(like: Path, out: Path, seed: int, max_lag_frames: int, corrections: int) -> dict:
+def simulate_like(like: Path, out: Path, seed: int, max_lag_frames: int, corrections: int,
+                  pixel_um: float | None = None) -> dict:
     """Fit a preset to the tracks file ``like`` and simulate it; write everything under ``out``.
 
     ``out/preset.toml`` (the fitted SimConfig, with a ``[fit]`` table of every fitted number),
@@ -69,7 +71,7 @@ def simulate_like(like: Path, out: Path, seed: int, max_lag_frames: int, correct
     from cellbench.data.readers import read_tracks
     from cellbench.sim.preset_file import write_preset
 
-    real_tracks = read_tracks(like)
+    real_tracks = read_tracks(like, pixel_um=pixel_um)
     if real_tracks.meta.source_path is None:  # e.g. a parquet saved from a simulation: errors name the file given
         import dataclasses
 
@@ -97,6 +99,8 @@ def simulate(
                     "cellbench reads), write OUT/preset.toml, simulate it into OUT/sim and write OUT/fit.md + fit.png. "
                     "Replaces --preset.")] = None,
     max_lag_frames: Annotated[int, typer.Option(min=4, help="--like: largest MSD lag fitted, frames.")] = 20,
+    pixel_um: Annotated[Optional[float], typer.Option(callback=positive, help="--like: pixel size in um, for a "
+                        "tracks file in pixels (a CTC folder, a TrackMate export without calibration).")] = None,
     corrections: Annotated[int, typer.Option(min=0, help="--like: simulation-based corrections of v0 and D_t "
                            "(0: free-ABP formula only).")] = 5,
     seed: Annotated[int, typer.Option(min=0, help="Random seed; same seed and options give identical bytes.")] = 0,
@@ -125,6 +129,8 @@ def simulate(
     if out is None:
         raise ConfigError("--out is required (the folder to write the run into)")
     overrides = parse_sets(set_)
+    if pixel_um is not None and like is None:
+        raise ConfigError("--pixel-um applies to --like FILE only (a simulation is in um already)")
     if like is not None and (preset != "default" or overrides):
         raise ConfigError("--like fits the preset to a file: leave out --preset and --set (edit the written "
                           "preset.toml and rerun with --preset OUT/preset.toml instead)")
@@ -137,7 +143,7 @@ def simulate(
     if like is not None:
         claim_out_dir(out, LIKE_RUN, lambda _: False, overwrite)
         t0 = time.perf_counter()
-        cmp = simulate_like(like, out, seed, max_lag_frames, corrections)
+        cmp = simulate_like(like, out, seed, max_lag_frames, corrections, pixel_um)
         typer.echo(f"wrote {out}/preset.toml, {out}/sim, {out}/fit.md, {out}/fit.png (max MSD misfit lags "
                    f"1-{cmp['lags_frames'][-1]}: {cmp['msd_max_abs_rel_error']:.1%}, lag-1 autocorrelation "
                    f"{cmp['lag1_autocorr_real']:+.3f} real vs {cmp['lag1_autocorr_sim']:+.3f} simulated; "

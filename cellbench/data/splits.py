@@ -9,7 +9,7 @@ hold a later split's targets.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -22,12 +22,29 @@ DEFAULT_FRACTIONS = (0.70, 0.15, 0.15)
 
 @dataclass(frozen=True)
 class Block:
-    """Frames ``[start_frame, stop_frame)`` of sequence number ``seq`` belong to ``split``."""
+    """Frames ``[start_frame, stop_frame)`` of sequence number ``seq`` belong to ``split``.
+
+    ``frames`` : (n_block_frames,) int64, the sorted frames of the range that hold at least one
+    cell (at most one per table row, however sparse the frame numbers are); None for a block
+    made by hand, which then stands for every frame of its range.
+    """
 
     seq: int
     split: str
     start_frame: int
     stop_frame: int
+    frames: np.ndarray | None = field(default=None, compare=False, repr=False)
+
+    def restrict(self, start_frame: int) -> "Block":
+        """The same block from ``start_frame`` on (its held frames cut to match)."""
+        kept = None if self.frames is None else self.frames[self.frames >= start_frame]
+        return Block(self.seq, self.split, start_frame, self.stop_frame, kept)
+
+
+def _block(seq: int, split: str, start: int, stop: int, held: np.ndarray) -> Block:
+    """A block of ``held`` (sorted unique frames of the sequence) restricted to ``[start, stop)``."""
+    a, b = np.searchsorted(held, [start, stop])
+    return Block(seq, split, int(start), int(stop), held[a:b])
 
 
 def time_blocks(tracks: list[Tracks], fractions: tuple[float, float, float] = DEFAULT_FRACTIONS) -> list[Block]:
@@ -37,15 +54,16 @@ def time_blocks(tracks: list[Tracks], fractions: tuple[float, float, float] = DE
     15 % validates and the last 15 % tests.
     """
     if len(fractions) != 3 or any(f < 0 for f in fractions) or not np.isclose(sum(fractions), 1.0):
-        raise ConfigError(f"--fractions {fractions}: need three non-negative numbers (train, val, test) summing to 1")
+        raise ConfigError(f"split fractions {fractions}: need three non-negative numbers (train, val, test) summing to 1")
     blocks = []
     for seq, t in enumerate(tracks):
-        f0, f1 = int(t.df["frame"].min()), int(t.df["frame"].max()) + 1
+        held = t.frames
+        f0, f1 = int(held[0]), int(held[-1]) + 1
         n = f1 - f0
-        cuts = f0 + np.round(np.cumsum((0.0, *fractions)) * n).astype(int)
+        cuts = f0 + np.round(np.cumsum((0.0, *fractions)) * n).astype(np.int64)
         for name, a, b in zip(SPLITS, cuts[:-1], cuts[1:]):
             if b > a:
-                blocks.append(Block(seq, name, int(a), int(b)))
+                blocks.append(_block(seq, name, a, b, held))
     return blocks
 
 
@@ -56,17 +74,18 @@ def sequence_blocks(
     if not 0 <= test_seq < len(tracks):
         raise ConfigError(f"--test-seq {test_seq}: there are {len(tracks)} sequences (0..{len(tracks) - 1})")
     if len(tracks) < 2:
-        raise ConfigError("--split sequence needs at least two sequences (give --tracks more than once)")
+        raise ConfigError("--split sequence needs at least two sequences (give --data more than once)")
     blocks = []
     for seq, t in enumerate(tracks):
-        f0, f1 = int(t.df["frame"].min()), int(t.df["frame"].max()) + 1
+        held = t.frames
+        f0, f1 = int(held[0]), int(held[-1]) + 1
         if seq == test_seq:
-            blocks.append(Block(seq, "test", f0, f1))
+            blocks.append(_block(seq, "test", f0, f1, held))
             continue
         cut = f0 + int(round((1 - val_fraction) * (f1 - f0)))
-        blocks.append(Block(seq, "train", f0, cut))
+        blocks.append(_block(seq, "train", f0, cut, held))
         if f1 > cut:
-            blocks.append(Block(seq, "val", cut, f1))
+            blocks.append(_block(seq, "val", cut, f1, held))
     return blocks
 
 
@@ -85,7 +104,7 @@ def shrink_train(blocks: list[Block], train_fraction: float) -> list[Block]:
         if b.split == "train":
             n = b.stop_frame - b.start_frame
             keep = max(2, int(round(train_fraction * n)))
-            b = Block(b.seq, b.split, max(b.start_frame, b.stop_frame - keep), b.stop_frame)
+            b = b.restrict(max(b.start_frame, b.stop_frame - keep))
         out.append(b)
     return out
 
@@ -114,10 +133,19 @@ def target_masks(tracks: Tracks, seq: int, blocks: list[Block], valid: np.ndarra
 
 
 def frames_of(blocks: list[Block], seq: int, split: str) -> np.ndarray:
-    """All frame indices of ``split`` blocks in sequence ``seq``."""
-    parts = [np.arange(b.start_frame, b.stop_frame) for b in blocks if b.seq == seq and b.split == split]
-    return np.concatenate(parts) if parts else np.empty(0, dtype=int)
+    """The frames of ``split`` blocks in sequence ``seq`` that hold cells, sorted.
+
+    Memory is proportional to the table's rows, not to the frame numbers: a block of
+    :func:`time_blocks` or :func:`sequence_blocks` lists only its frames that hold a cell (which
+    are all any consumer can select), so sparse frame numbers (up to
+    :data:`~cellbench.data.tracks.MAX_FRAME`) cost nothing. A block
+    made by hand without ``frames`` stands for its whole range.
+    """
+    parts = [b.frames if b.frames is not None else np.arange(b.start_frame, b.stop_frame, dtype=np.int64)
+             for b in blocks if b.seq == seq and b.split == split]
+    return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
 
 
 def blocks_to_dicts(blocks: list[Block]) -> list[dict]:
-    return [asdict(b) for b in blocks]
+    """``seq``, ``split``, ``start_frame``, ``stop_frame`` of every block (JSON-ready, without the held frames)."""
+    return [{"seq": b.seq, "split": b.split, "start_frame": b.start_frame, "stop_frame": b.stop_frame} for b in blocks]

@@ -17,18 +17,28 @@ from cellbench.data.tracks import Tracks
 
 
 def _row_lookup(track_id: np.ndarray, frame: np.ndarray):
-    """A function (track_id, frame) -> row index or -1, vectorised by a sorted integer key."""
-    f_span = int(frame.max()) + 3  # frames -1 and max+1 are queried too
-    tid0 = int(track_id.min())
-    keys = (track_id - tid0) * f_span + (frame + 1)
+    """A function (track_id, frame) -> row index or -1, vectorised by a sorted integer key.
+
+    The key is (rank of the track id, rank of the frame) among the table's own ids and frames,
+    so it stays below ``n_rows**2`` whatever the values: sparse frame numbers (any int64)
+    and track ids neither overflow nor cost memory.
+    """
+    tids, frames = np.unique(track_id), np.unique(frame)
+    n_frames = np.int64(len(frames))
+    keys = np.searchsorted(tids, track_id).astype(np.int64) * n_frames + np.searchsorted(frames, frame)
     order = np.argsort(keys, kind="stable")
     sorted_keys = keys[order]
 
+    def rank(values: np.ndarray, table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        pos = np.minimum(np.searchsorted(table, values), len(table) - 1)
+        return pos.astype(np.int64), table[pos] == values
+
     def lookup(tid: np.ndarray, f: np.ndarray) -> np.ndarray:
-        q = (tid - tid0) * f_span + (f + 1)
-        pos = np.searchsorted(sorted_keys, q)
-        pos = np.minimum(pos, len(sorted_keys) - 1)
-        found = (sorted_keys[pos] == q) & (f >= 0) & (f < f_span - 2)
+        t_rank, t_ok = rank(tid, tids)
+        f_rank, f_ok = rank(f, frames)
+        q = t_rank * n_frames + f_rank
+        pos = np.minimum(np.searchsorted(sorted_keys, q), len(sorted_keys) - 1)
+        found = t_ok & f_ok & (sorted_keys[pos] == q)
         return np.where(found, order[pos], -1)
 
     return lookup

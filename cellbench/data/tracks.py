@@ -25,13 +25,19 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from cellbench.data.table import (  # noqa: F401  (the table schema, re-exported: import it from here)
+    MAX_ABS_COORD_UM,
+    MAX_FRAME,
+    NO_PARENT,
+    OPTIONAL_COLUMNS,
+    REQUIRED_COLUMNS,
+    check_parquet_types,
+    sort_table,
+    validate_table,
+)
 from cellbench.errors import TracksFormatError
 from cellbench.io import sha256_file, write_atomic_with
 
-REQUIRED_COLUMNS: dict[str, str] = {"track_id": "int64", "frame": "int64", "x_um": "float64", "y_um": "float64"}
-OPTIONAL_COLUMNS: dict[str, str] = {"t_s": "float64", "radius_um": "float64", "parent_id": "int64"}
-NO_PARENT = -1
-MAX_ABS_COORD_UM = 1e7  # 10 m: anything larger is a unit or parsing error, not a cell position
 _META_KEY = b"cellbench.tracks_meta"
 
 
@@ -87,132 +93,6 @@ class TracksMeta:
         if kwargs.get("fov_um") is not None:
             kwargs["fov_um"] = tuple(kwargs["fov_um"])
         return cls(**kwargs)
-
-
-def _rows_text(rows: np.ndarray, limit: int = 5) -> str:
-    rows = [int(r) for r in rows]
-    head = ", ".join(str(r) for r in rows[:limit])
-    more = f" (+{len(rows) - limit} more)" if len(rows) > limit else ""
-    return f"row {head}" if len(rows) == 1 else f"rows {head}{more}"
-
-
-def validate_table(
-    df: pd.DataFrame,
-    where: str,
-    file_rows: np.ndarray | None = None,
-    check_sorted: bool = True,
-    column_names: dict[str, str] | None = None,
-) -> pd.DataFrame:
-    """Check a tracks table and return it with canonical dtypes and a fresh RangeIndex.
-
-    Parameters
-    ----------
-    df : table with at least the columns of :data:`REQUIRED_COLUMNS`.
-    where : what to name in errors (a file path or a dataset name).
-    file_rows : (n_rows,) row number of each table row as seen in the source file (headers
-        counted, 1-based). Defaults to the 1-based position in ``df``.
-    column_names : the source file's name of each table column (e.g. ``{"x_um": "POSITION_X"}``),
-        used in errors so that they name what the user sees in the file.
-
-    Raises
-    ------
-    TracksFormatError
-        naming ``where``, the first offending row(s) and the column, for: a missing column,
-        a non-numeric, NaN, infinite or absurdly large coordinate, a non-integer or negative
-        frame, a non-integer track id, a duplicated (track_id, frame), rows not sorted by
-        (frame, track_id) (only when ``check_sorted``), or an empty table.
-    """
-    if file_rows is None:
-        file_rows = np.arange(1, len(df) + 1)
-    file_rows = np.asarray(file_rows)
-    names = column_names or {}
-
-    def name(col: str) -> str:
-        return f"'{names[col]}'" if col in names else f"'{col}'"
-
-    missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
-    if missing:
-        raise TracksFormatError(f"{where}: missing column(s) {missing}; a tracks table needs {list(REQUIRED_COLUMNS)}")
-    if len(df) == 0:
-        raise TracksFormatError(f"{where}: no rows (no spots): a tracks table needs at least one spot")
-    out = df.reset_index(drop=True).copy()
-
-    for col in ["track_id", "frame", "x_um", "y_um", *[c for c in OPTIONAL_COLUMNS if c in out.columns]]:
-        values = pd.to_numeric(out[col], errors="coerce")
-        bad = values.isna().to_numpy() & out[col].notna().to_numpy()
-        if bad.any():
-            first = np.flatnonzero(bad)
-            raise TracksFormatError(
-                f"{where}, {_rows_text(file_rows[first])}: column {name(col)} is {out[col].iloc[first[0]]!r} (expected a number)"
-            )
-        out[col] = values.astype("float64")
-
-    for col in ["x_um", "y_um"] + [c for c in ("t_s", "radius_um") if c in out.columns]:
-        v = out[col].to_numpy()
-        bad = ~np.isfinite(v)
-        if bad.any():
-            first = np.flatnonzero(bad)
-            raise TracksFormatError(
-                f"{where}, {_rows_text(file_rows[first])}: column {name(col)} is {float(v[first[0]])!r} (expected a finite number)"
-            )
-    for col in ["x_um", "y_um"]:
-        v = out[col].to_numpy()
-        bad = np.abs(v) > MAX_ABS_COORD_UM
-        if bad.any():
-            first = np.flatnonzero(bad)
-            raise TracksFormatError(
-                f"{where}, {_rows_text(file_rows[first])}: column {name(col)} is {v[first[0]]:g} um, beyond "
-                f"+-{MAX_ABS_COORD_UM:g} um (wrong units or a corrupt value?)"
-            )
-
-    for col in ["track_id", "frame"] + (["parent_id"] if "parent_id" in out.columns else []):
-        v = out[col].to_numpy()
-        bad = ~np.isfinite(v) | (v != np.round(v))
-        if bad.any():
-            first = np.flatnonzero(bad)
-            raise TracksFormatError(
-                f"{where}, {_rows_text(file_rows[first])}: column {name(col)} is {float(v[first[0]])!r} (expected an integer)"
-            )
-        out[col] = v.astype("int64")
-    bad = out["track_id"].to_numpy() < 0
-    if bad.any():
-        first = np.flatnonzero(bad)
-        raise TracksFormatError(
-            f"{where}, {_rows_text(file_rows[first])}: column {name('track_id')} is {out['track_id'].iloc[first[0]]} "
-            f"(expected >= 0; -1 means 'no parent' in parent_id)"
-        )
-    bad = out["frame"].to_numpy() < 0
-    if bad.any():
-        first = np.flatnonzero(bad)
-        raise TracksFormatError(
-            f"{where}, {_rows_text(file_rows[first])}: column {name('frame')} is {out['frame'].iloc[first[0]]} (expected >= 0)"
-        )
-
-    dup = out.duplicated(["track_id", "frame"], keep=False).to_numpy()
-    if dup.any():
-        first = np.flatnonzero(dup)
-        r = out.iloc[first[0]]
-        raise TracksFormatError(
-            f"{where}, {_rows_text(file_rows[first])}: columns 'track_id', 'frame': (track_id {int(r.track_id)}, "
-            f"frame {int(r.frame)}) appears more than once (each cell has one position per frame)"
-        )
-
-    if not check_sorted:
-        return out
-    f, tid = out["frame"].to_numpy(), out["track_id"].to_numpy()
-    unsorted = np.flatnonzero((np.diff(f) < 0) | ((np.diff(f) == 0) & (np.diff(tid) < 0)))
-    if len(unsorted):
-        raise TracksFormatError(
-            f"{where}, {_rows_text(file_rows[unsorted + 1])}: columns 'frame', 'track_id': rows are not sorted by "
-            f"(frame, track_id); sort them (readers do this for you)"
-        )
-    return out
-
-
-def sort_table(df: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
-    """Sort by (frame, track_id) stably; return the sorted table and the permutation used."""
-    order = np.lexsort((df["track_id"].to_numpy(), df["frame"].to_numpy()))
-    return df.iloc[order].reset_index(drop=True), order
 
 
 @dataclass(frozen=True, eq=False)
@@ -309,6 +189,7 @@ class Tracks:
             table = pq.read_table(path)
         except (pa.ArrowInvalid, OSError) as err:
             raise TracksFormatError(f"{path}: not a readable parquet file ({err})") from err
+        check_parquet_types(table.schema, str(path))
         raw = (table.schema.metadata or {}).get(_META_KEY)
         if raw is None:
             meta = TracksMeta(dataset=path.stem, source_path=str(path), source_sha256=sha256_file(path))
@@ -317,4 +198,3 @@ class Tracks:
         df = table.to_pandas()
         where = str(path)
         return cls(validate_table(df, where, np.arange(1, len(df) + 1)), meta)
-

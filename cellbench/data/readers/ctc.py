@@ -20,9 +20,12 @@ the field of view is the image, ``(-pixel_um/2, -pixel_um/2, (W - 1/2) pixel_um,
 Consistency between masks and track file
 ----------------------------------------
 Errors (naming the file and frame): a label in a mask that the track file does not list, or
-that it lists for other frames; a missing mask for a frame in ``[min B, max E]``; masks of
-different shapes; a malformed track-file line, a parent that does not exist or does not end
-before its daughter begins.
+that it lists for other frames; a missing mask for a frame in ``[min B, max E]`` (a line whose
+frames lie beyond the masks is named by its line; the span is checked against the mask files
+without allocating it); masks of different shapes, or larger than
+:data:`~cellbench.data.readers.ctc_masks.MAX_MASK_PIXELS` (both read from the TIFF tags before
+any pixel is decoded); a malformed track-file line, a parent that does not exist or does not
+end before its daughter begins.
 
 Gaps (a label listed for frame ``t`` but absent from that frame's mask) warn with a
 :class:`GapWarning` and leave that frame out of the track: the CTC convention is that a track
@@ -35,7 +38,6 @@ gap continuation, not a division; ``parent_id`` keeps the link either way.
 from __future__ import annotations
 
 import hashlib
-import io
 import re
 import warnings
 from dataclasses import dataclass
@@ -43,14 +45,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import tifffile
 
 from cellbench.errors import TracksFormatError
-from cellbench.data.readers.common import require_file, to_um_factor
-from cellbench.data.tracks import NO_PARENT, Tracks, TracksMeta
+from cellbench.data.readers.common import decode_text, require_file, to_um_factor
+from cellbench.data.readers.ctc_masks import MAX_MASK_PIXELS, LabelStats, label_stats, read_mask
+from cellbench.data.tracks import MAX_FRAME, NO_PARENT, Tracks, TracksMeta
 
 TRACK_FILES = {"man_track.txt": "man_track", "res_track.txt": "mask"}  # track file -> mask file prefix
-_DIRECT_BINCOUNT_MAX_LABEL = 1 << 20  # above this, labels are compacted with np.unique before counting
 
 
 class GapWarning(UserWarning):
@@ -69,16 +70,6 @@ class CtcTrackFile:
     line: np.ndarray
 
 
-@dataclass(frozen=True)
-class LabelStats:
-    """Per-label pixel statistics of one mask (labels sorted, background excluded)."""
-
-    label: np.ndarray  # (n_labels,) int64
-    n_pixels: np.ndarray  # (n_labels,) int64
-    x_px: np.ndarray  # (n_labels,) float64, mean column index
-    y_px: np.ndarray  # (n_labels,) float64, mean row index
-
-
 def read_track_file(path: Path) -> CtcTrackFile:
     """Parse and check ``man_track.txt`` / ``res_track.txt``.
 
@@ -91,7 +82,7 @@ def read_track_file(path: Path) -> CtcTrackFile:
     """
     path = Path(path)
     rows, lines = [], []
-    for n, text in enumerate(path.read_text(encoding="utf-8-sig", errors="replace").splitlines(), start=1):
+    for n, text in enumerate(decode_text(path.read_bytes(), str(path), "line").splitlines(), start=1):
         fields = text.split()
         if not fields:
             continue
@@ -141,33 +132,6 @@ def read_track_file(path: Path) -> CtcTrackFile:
     return CtcTrackFile(path, label, begin, end, parent, line)
 
 
-def label_stats(mask: np.ndarray) -> LabelStats:
-    """Pixel count and centroid (column, row) of every non-zero label of a 2D mask.
-
-    Parameters
-    ----------
-    mask : (H, W) integer array, 0 = background.
-    """
-    flat = mask.ravel()
-    idx = np.flatnonzero(flat)
-    values = flat[idx].astype(np.int64)
-    if values.size == 0:
-        empty = np.zeros(0, dtype=np.int64)
-        return LabelStats(empty, empty, empty.astype(float), empty.astype(float))
-    if values.max() < _DIRECT_BINCOUNT_MAX_LABEL:
-        bins = values
-    else:
-        uniq, bins = np.unique(values, return_inverse=True)
-    width = mask.shape[1]
-    n_pixels = np.bincount(bins)
-    sum_x = np.bincount(bins, weights=(idx % width).astype(np.float64))
-    sum_y = np.bincount(bins, weights=(idx // width).astype(np.float64))
-    present = np.flatnonzero(n_pixels)
-    label = present if values.max() < _DIRECT_BINCOUNT_MAX_LABEL else uniq[present]
-    n = n_pixels[present]
-    return LabelStats(label.astype(np.int64), n.astype(np.int64), sum_x[present] / n, sum_y[present] / n)
-
-
 def find_track_file(path: Path) -> Path:
     """The track file of a CTC folder (or ``path`` itself when it is one).
 
@@ -204,6 +168,8 @@ def find_masks(folder: Path, prefix: str) -> dict[int, Path]:
         if m is None or not p.is_file():
             continue
         frame = int(m.group(1))
+        if frame > MAX_FRAME:
+            raise TracksFormatError(f"{p}: frame {frame} in the file name is beyond 2**53 (the largest frame index)")
         if frame in masks:
             raise TracksFormatError(f"{folder}: {masks[frame].name} and {p.name} are both masks of frame {frame}")
         masks[frame] = p
@@ -259,14 +225,9 @@ def read_ctc(
     for frame, mask_path in sorted(masks.items()):
         data = mask_path.read_bytes()
         digest.update(f"{mask_path.name} {_sha256(data)}\n".encode())
-        mask = _read_mask(mask_path, data, frame)
+        mask = read_mask(mask_path, data, frame, shape, None if first_mask is None else first_mask.name)
         if shape is None:
             shape, first_mask = mask.shape, mask_path
-        elif mask.shape != shape:
-            raise TracksFormatError(
-                f"{mask_path}, frame {frame}: mask shape {mask.shape} (rows, columns) differs from {shape} of "
-                f"{first_mask.name}; all masks of a sequence must have one shape"
-            )
         stats = label_stats(mask)
         _check_labels(stats.label, frame, mask_path, track)
         listed = track.label[(track.begin <= frame) & (track.end >= frame)]
@@ -313,6 +274,11 @@ def _sha256(data: bytes) -> str:
 
 
 def _check_mask_coverage(track: CtcTrackFile, masks: dict[int, Path], folder: Path) -> None:
+    """Every frame in ``[min B, max E]`` has a mask; checked in memory proportional to the masks.
+
+    The frame span is never materialised: a line ``3 2 1000000000000 1`` is refused by its line
+    (the masks stop long before), not by allocating 10**12 frame numbers.
+    """
     prefix = TRACK_FILES[track.path.name]
     if not masks:
         raise TracksFormatError(
@@ -320,37 +286,28 @@ def _check_mask_coverage(track: CtcTrackFile, masks: dict[int, Path], folder: Pa
         )
     if len(track.label) == 0:
         return
-    needed = np.arange(track.begin.min(), track.end.max() + 1)
-    missing = needed[~np.isin(needed, list(masks))]
-    if missing.size:
-        digits = len(re.fullmatch(rf"{re.escape(prefix)}(\d+)\.tiff?", next(iter(masks.values())).name, re.I).group(1))
-        names = ", ".join(f"{prefix}{f:0{digits}d}.tif" for f in missing[:5])
-        raise TracksFormatError(
-            f"{folder}: no mask for frame(s) {', '.join(map(str, missing[:5]))}{' ...' if missing.size > 5 else ''} "
-            f"(expected {names}); {track.path.name} lists cells up to frame {track.end.max()}"
-        )
-
-
-def _read_mask(path: Path, data: bytes, frame: int) -> np.ndarray:
-    try:
-        with tifffile.TiffFile(io.BytesIO(data)) as tif:
-            mask = tif.asarray()
-    except Exception as err:  # tifffile raises many types on corrupt input; all mean "not a readable TIFF"
-        raise TracksFormatError(f"{path}, frame {frame}: not a readable TIFF ({type(err).__name__}: {err})") from err
-    if mask.size == 0 or mask.ndim < 2:
-        raise TracksFormatError(f"{path}, frame {frame}: not a readable TIFF (no image data in it: empty or corrupt)")
-    while mask.ndim > 2 and mask.shape[0] == 1:
-        mask = mask[0]
-    if mask.ndim != 2:
-        raise TracksFormatError(
-            f"{path}, frame {frame}: mask has shape {mask.shape}; expected a 2D label image (rows, columns) "
-            f"(3D CTC datasets are not supported)"
-        )
-    if not np.issubdtype(mask.dtype, np.integer):
-        raise TracksFormatError(f"{path}, frame {frame}: mask holds {mask.dtype} values; expected integer labels")
-    if mask.size and mask.min() < 0:
-        raise TracksFormatError(f"{path}, frame {frame}: mask holds negative label {mask.min()}; labels are >= 0")
-    return mask
+    have = np.array(sorted(masks), dtype=np.int64)
+    digits = len(re.fullmatch(rf"{re.escape(prefix)}(\d+)\.tiff?", masks[int(have[0])].name, re.I).group(1))
+    first, last = int(track.begin.min()), int(track.end.max())
+    for i, frame, beyond in ((int(np.argmax(track.end)), last, last > have[-1]),
+                             (int(np.argmin(track.begin)), first, first < have[0])):
+        if beyond:
+            row = " ".join(str(v) for v in (track.label[i], track.begin[i], track.end[i], track.parent[i]))
+            raise TracksFormatError(
+                f"{track.path}, line {track.line[i]}: {row!r} lists label {track.label[i]} in frame {frame}, but the "
+                f"masks cover frames {have[0]} to {have[-1]} only (no {prefix}{frame:0{digits}d}.tif)"
+            )
+    held = have[(have >= first) & (have <= last)]
+    n_missing = (last - first + 1) - len(held)
+    if n_missing == 0:
+        return
+    probe = np.arange(first, min(last, first + len(held) + 5) + 1, dtype=np.int64)  # holds >= 5 missing frames
+    missing = probe[~np.isin(probe, held)][:5]
+    names = ", ".join(f"{prefix}{f:0{digits}d}.tif" for f in missing)
+    raise TracksFormatError(
+        f"{folder}: no mask for frame(s) {', '.join(map(str, missing))}{' ...' if n_missing > 5 else ''} "
+        f"(expected {names}; {n_missing:,} missing in all); {track.path.name} lists cells from frame {first} to {last}"
+    )
 
 
 def _check_labels(labels: np.ndarray, frame: int, mask_path: Path, track: CtcTrackFile) -> None:
@@ -392,3 +349,7 @@ def _dataset_name(folder: Path) -> str:
         if m:
             return f"{parts[i - 1]}_{m.group(1)}"
     return folder.name
+
+
+__all__ = ["MAX_MASK_PIXELS", "CtcTrackFile", "GapWarning", "LabelStats", "find_masks", "find_track_file", "label_stats",
+           "read_ctc", "read_track_file"]

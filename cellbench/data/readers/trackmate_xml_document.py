@@ -91,10 +91,26 @@ def parse_document(path: Path, where: str) -> TrackMateDocument:
         if err.code in (xml.parsers.expat.errors.codes[xml.parsers.expat.errors.XML_ERROR_NO_ELEMENTS],
                         xml.parsers.expat.errors.codes[xml.parsers.expat.errors.XML_ERROR_UNCLOSED_TOKEN]):
             hint = " (the file looks truncated: was it fully written?)"
+        elif err.code == xml.parsers.expat.errors.codes[xml.parsers.expat.errors.XML_ERROR_INVALID_TOKEN]:
+            hint = _encoding_hint(path, err.lineno)
         raise TracksFormatError(
             f"{where}, line {err.lineno}, column {err.offset + 1}: malformed XML: {what}{hint}"
         ) from err
     return doc
+
+
+def _encoding_hint(path: Path, lineno: int) -> str:
+    """A hint when an invalid token is a byte of another encoding (a Latin-1 ``µ`` in a UTF-8 file)."""
+    with open(path, "rb") as f:
+        for n, line in enumerate(f, start=1):
+            if n == lineno:
+                try:
+                    line.decode("utf-8")
+                except UnicodeDecodeError as err:
+                    return (f" (byte 0x{line[err.start]:02x} is not UTF-8: the file is in another encoding than its "
+                            f"XML declaration says; save it as UTF-8)")
+                return ""
+    return ""
 
 
 def check_document(doc: TrackMateDocument, where: str) -> None:
@@ -120,7 +136,7 @@ def integer_attr(
     """One integer attribute of every element; errors name the line (and spot ID when known)."""
     raw = table[name] if name in table.columns else pd.Series([None] * len(table), dtype=object)
     values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype="float64")
-    bad = ~np.isfinite(values) | (values != np.round(values))
+    bad = ~np.isfinite(values) | (values != np.round(values)) | (np.abs(values) > 2.0**53)  # 2**53: exact in float64
     if minimum is not None:
         bad |= values < minimum
     if bad.any():
@@ -129,6 +145,7 @@ def integer_attr(
         got = raw.iloc[i]
         what = "has no" if got is None or (isinstance(got, float) and np.isnan(got)) else f"has {got!r} as"
         expected = "an integer" if minimum is None else f"an integer >= {minimum}"
+        expected += " of at most 2**53" if abs(values[i]) > 2.0**53 else ""
         raise TracksFormatError(f"{where}, line {lines[i]}: {who} {what} attribute {name} (expected {expected})")
     return values.astype(np.int64)
 
