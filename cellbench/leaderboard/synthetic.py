@@ -1,9 +1,12 @@
 """The simulated-presets page (``synthetic.md``): headline, one table per preset, the physattn
 ablation and the sample-efficiency table, each with a reading generated from the measured numbers.
 
-Comparisons between two models use differences paired by seed (the two runs of one seed share
-the dataset, the split and the seed of weights and batching) with a 95 % Student-t half-width;
-a difference counts only when its interval excludes 0.
+Comparisons between two models use differences paired by (simulation seed, training seed): the
+two runs of one pair share the simulated trajectory, the split and the seed of weights and
+batching. With several simulation seeds the paired differences are averaged over the training
+seeds of each simulation seed and the 95 % Student-t half-width is taken over the simulation
+seeds; with one, over the training seeds (:func:`cellbench.leaderboard.tables.seed_interval`). A
+difference counts only when its interval excludes 0.
 """
 
 from __future__ import annotations
@@ -14,8 +17,8 @@ import numpy as np
 import pandas as pd
 
 from cellbench.models import registry
-from cellbench.leaderboard.tables import (REFERENCE_MODELS, ci95, collect, fmt_mean_ci, markdown_table, provenance,
-                                   real_trained, summarize)
+from cellbench.leaderboard.tables import (NOISE_FLOOR_LABEL, REFERENCE_MODELS, collect, fmt_mean_ci, interval_line, markdown_table,
+                                          provenance, real_trained, seed_interval, summarize)
 
 LEARNED = registry.names("learned")
 """The learned models, read from the registry (metadata only, no torch)."""
@@ -55,11 +58,28 @@ def variant_name(opts: dict) -> str:
 
 
 def paired(df: pd.DataFrame, dataset: str, a: str, b: str, metric: str, fraction: float = 1.0) -> tuple[float, float, int]:
-    """(mean, 95 % half-width, n) of metric(a) - metric(b) paired by seed."""
+    """(mean, 95 % half-width, n) of metric(a) - metric(b) paired by (simulation seed, training seed).
+
+    With several simulation seeds, n counts simulation seeds (training seeds averaged within
+    each), else training seeds (:func:`~cellbench.leaderboard.tables.seed_interval`).
+    """
     d = df[(df.dataset == dataset) & (df.train_fraction == fraction)]
-    va = d[d.label == a].set_index("seed")[metric] if metric in d else pd.Series(dtype=float)
-    vb = d[d.label == b].set_index("seed")[metric] if metric in d else pd.Series(dtype=float)
-    return ci95(va.sub(vb).dropna().to_numpy())
+    if metric not in d:
+        return float("nan"), float("nan"), 0
+    d = d.assign(sim_seed=d["sim_seed"].fillna(-1) if "sim_seed" in d else -1)  # -1: real tracks, no sim seed
+    va = d[d.label == a].set_index(["sim_seed", "seed"])[metric]
+    vb = d[d.label == b].set_index(["sim_seed", "seed"])[metric]
+    diff = va.sub(vb).dropna().rename("diff").reset_index()
+    diff["sim_seed"] = diff["sim_seed"].where(diff["sim_seed"] >= 0)
+    r = seed_interval(diff, "diff")
+    return r["mean"], r["ci95"], r["n"]
+
+
+def _paired_by(df: pd.DataFrame) -> str:
+    """How the page's paired differences are paired, for the readings."""
+    n_sim = df["sim_seed"].nunique() if "sim_seed" in df else 0
+    return ("paired by (simulation seed, training seed), interval over simulation seeds" if n_sim > 1
+            else "paired by seed")
 
 
 def _diff_text(mean: float, ci: float, n: int) -> str:
@@ -102,6 +122,18 @@ def headline_table(df: pd.DataFrame, summary: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def _headline_intervals(df: pd.DataFrame, summary: pd.DataFrame) -> str:
+    """What the headline's intervals cover: one sentence if every preset agrees, else one per preset."""
+    lines = {d: interval_line(summary[(summary.dataset == d) & (summary.train_fraction == 1.0)
+                                      & (summary.label != NOISE_FLOOR_LABEL)]) for d in dict.fromkeys(df.dataset)}
+    lines = {d: l.split(":")[0] for d, l in lines.items() if l}  # the first clause says it
+    if not lines:
+        return ""
+    if len(set(lines.values())) == 1:
+        return f"Intervals: {next(iter(lines.values()))}; paired differences: {_paired_by(df)}."
+    return "Intervals: " + "; ".join(f"{d}: {l}" for d, l in lines.items()) + "."
+
+
 def headline_reading(df: pd.DataFrame, summary: pd.DataFrame) -> str:
     """Sentences on physattn against TransformerConv and the distance reference, per preset."""
     better, worse, same, above_ref = [], [], [], []
@@ -116,7 +148,7 @@ def headline_reading(df: pd.DataFrame, summary: pd.DataFrame) -> str:
     if not (better or worse or same):
         return ""
     text = ("**Reading.** Against plain TransformerConv with the same LSTM, features and training loop (test R^2, "
-            "paired by seed), the c(r) prior ")
+            f"{_paired_by(df)}), the c(r) prior ")
     parts = []
     if better:
         parts.append(f"helps on {', '.join(better)}")
@@ -155,22 +187,28 @@ def ablation_table(df: pd.DataFrame, summary: pd.DataFrame, dataset: str) -> str
         by_variant.setdefault(_variant(label), label)
     rows = [by_variant[v] for v in sorted(by_variant)]
     base = next((l for l in rows if _variant(l).startswith("neither")), None)
-    lines = ["| variant | run label | seeds | R2 | RMSE abs d (um) | attn Spearman with abs F | attn AUROC in range | "
+    d_all = df[(df.dataset == dataset) & (df.train_fraction == 1.0)]
+    by_sim = "sim_seed" in d_all and d_all.sim_seed.nunique() > 1
+    lines = [f"| variant | run label | {'seeds (sim x train)' if by_sim else 'seeds'} | R2 | RMSE abs d (um) | attn Spearman with abs F | attn AUROC in range | "
              "R2 minus R2 of 'neither' (paired) |", "|---|---|---:|---:|---:|---:|---:|---:|"]
     for label in rows:
         cells = [fmt_mean_ci(*_value(summary, dataset, label, k))
                  for k in ("r2", "rmse_abs_d_um", "kr_spearman_force", "kr_auroc_in_range")]
-        n = int(df[(df.dataset == dataset) & (df.label == label) & (df.train_fraction == 1.0)].seed.nunique())
+        runs = d_all[d_all.label == label]
+        n = f"{runs.sim_seed.nunique()} x {runs.seed.nunique()}" if by_sim else str(runs.seed.nunique())
         d = "-" if base is None or label == base else _diff_text(*paired(df, dataset, label, base, "r2"))
         lines.append(f"| {_variant(label)} | `{label}` | {n} | " + " | ".join(cells) + f" | {d} |")
     ref = _value(summary, dataset, rows[0], "kr_spearman_force_ref")
     lines += ["", f"Distance reference for the attention columns: Spearman of -r_ij with abs F = {fmt_mean_ci(*ref)}."]
+    caption = interval_line(summary[(summary.dataset == dataset) & (summary.train_fraction == 1.0) & summary.label.isin(rows)])
+    if caption:
+        lines += ["", caption]
     if base is not None:
         verdicts = {1: [], -1: [], 0: []}
         for label in rows:
             if label != base:
                 verdicts[_resolved(*paired(df, dataset, label, base, "r2"))].append(f"'{_variant(label)}'")
-        text = "**Reading.** Against the same network without any prior ('neither'), test R^2 paired by seed: "
+        text = f"**Reading.** Against the same network without any prior ('neither'), test R^2 {_paired_by(d_all)}: "
         parts = [f"{w} {', '.join(v)}" for w, v in (("better:", verdicts[1]), ("worse:", verdicts[-1]),
                                                      ("no resolvable difference:", verdicts[0])) if v]
         lines += ["", text + "; ".join(parts) + "."]
@@ -192,11 +230,12 @@ def sample_efficiency_table(summary: pd.DataFrame, dataset: str, metric: str = "
             row = s[(s.label == label) & (s.train_fraction == f)]
             cells.append("-" if row.empty else fmt_mean_ci(row["mean"].iloc[0], row["ci95"].iloc[0]))
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    caption = interval_line(s[s.label.isin(per_label[per_label >= 2].index)])
+    return "\n".join(lines + (["", caption] if caption else []))
 
 
 def sample_efficiency_reading(df: pd.DataFrame, dataset: str, metric: str = "rmse_abs_d_um") -> str:
-    """physattn - transformer (paired by seed) at each training fraction: does the prior help most with little data?"""
+    """physattn - transformer (paired by simulation and training seed) at each training fraction: does the prior help most with little data?"""
     fractions = sorted(set(df[(df.dataset == dataset) & (df.label == "physattn")].train_fraction))
     cells = []
     for f in fractions:
@@ -207,7 +246,7 @@ def sample_efficiency_reading(df: pd.DataFrame, dataset: str, metric: str = "rms
     if len(cells) < 2:
         return ""
     return ("**Reading.** The paper claims the prior helps most when data are scarce. physattn minus TransformerConv, "
-            f"RMSE abs d paired by seed, at each share of the training block: {'; '.join(cells)}.")
+            f"RMSE abs d {_paired_by(df[df.dataset == dataset])}, at each share of the training block: {'; '.join(cells)}.")
 
 
 def synthetic_page(records: list[dict]) -> str:
@@ -220,8 +259,9 @@ def synthetic_page(records: list[dict]) -> str:
     parts = [
         "# cellbench leaderboard: simulated presets",
         "",
-        "Test split: the last 15 % of frames (70/15/15 contiguous time blocks). Each cell: mean ± 95 % CI over seeds "
-        "(Student's t). Displacements in um per frame. The oracle integrates the true noise-free dynamics over one "
+        "Test split: the last 15 % of frames (70/15/15 contiguous time blocks). Each cell: mean ± 95 % CI (Student's t); "
+        "the line under each table says whether the interval is over simulation seeds (independent trajectories, "
+        "training seeds averaged within each) or over the training seeds of one trajectory. Displacements in um per frame. The oracle integrates the true noise-free dynamics over one "
         "frame from the recorded state; it is the floor, never marked best. Kernel-recovery columns: Spearman "
         "correlation of attention with the true pair-force magnitude per target cell, beside the same for -r_ij "
         "(closer neighbours matter more), which learned attention must beat to mean anything.",
@@ -229,6 +269,8 @@ def synthetic_page(records: list[dict]) -> str:
         "## Headline",
         "",
         headline_table(df, summary),
+        "",
+        _headline_intervals(df, summary),
         "",
         headline_reading(df, summary),
         "",

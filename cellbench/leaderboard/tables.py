@@ -1,7 +1,12 @@
 """Leaderboards: gather result records into per-dataset tables (Markdown, CSV, PNG).
 
-Every figure is the mean over seeds with a 95 % confidence half-width from Student's t,
-:math:`t_{0.975,\\,n-1}\\, s / \\sqrt n`. The best value of each column is marked in bold.
+Every figure is a mean with a 95 % confidence half-width from Student's t,
+:math:`t_{0.975,\\,n-1}\\, s / \\sqrt n`. On a simulated dataset run with several simulation
+seeds (independent trajectories), the runs of each simulation seed are first averaged over their
+training seeds and the interval is taken over the n simulation seeds; with one simulation seed
+(and on real tracks, one recorded trajectory) it is taken over the n training seeds
+(:func:`cellbench.leaderboard.intervals.seed_interval`). A line under each simulated table says which. The best value of each
+column is marked in bold.
 Under each table: the data sha256, config hashes, code version and date, so any row can be
 traced to its result files. Under a simulated dataset's table: its noise floor, the per-axis RMSE
 left by the thermal kick and the localization noise (:func:`cellbench.runs.simulated.noise_floor`).
@@ -19,9 +24,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from cellbench.io import write_atomic, write_atomic_with
+from cellbench.leaderboard.intervals import ci95, interval_line, seed_interval, seeds_cell, split_sim_seed  # noqa: F401
 from cellbench.models import registry
 from cellbench.sweep import store
 
@@ -80,16 +85,25 @@ def fmt_mean_ci(mean: float, ci: float) -> str:
 
 
 def collect(records: list[dict]) -> pd.DataFrame:
-    """One row per (run, scored model): dataset, label, seed, train fraction and test metrics.
+    """One row per (run, scored model): dataset, label, sim seed, seed, train fraction and test metrics.
 
-    Reference rows embedded in each run (``metrics['references']``) are added once per
-    (dataset, seed) when the sweep did not run that reference itself.
+    A simulated dataset (``metrics['dataset']`` of the form ``sim:<preset>:seed<s>``, joined by
+    ``+`` for several sequences of one sim seed) has its seed in the ``sim_seed`` column (NaN for
+    real tracks). When the records hold several simulation seeds of it, it is labelled without the
+    seed, ``sim:<preset>``, so the runs of every trajectory share one table; with one simulation
+    seed the label keeps it (``sim:<preset>:seed0``, one trajectory, as before sim seeds existed). Reference rows embedded in each run
+    (``metrics['references']``) are added once per (dataset, sim seed, seed) when the sweep did
+    not run that reference itself.
     """
     rows = []
     for rec in latest_per_spec(records):
         m, spec = rec["metrics"], rec["spec"]
+        dataset = _dataset_label(m, spec)
+        seedless, sim_seed = split_sim_seed(dataset)
         base = {
-            "dataset": _dataset_label(m, spec),
+            "dataset": dataset,
+            "_seedless": seedless,
+            "sim_seed": sim_seed,
             "seed": spec["seed"],
             "train_fraction": spec.get("train_fraction", 1.0),
             "data_sha256": rec.get("data_sha256", ""),
@@ -107,12 +121,18 @@ def collect(records: list[dict]) -> pd.DataFrame:
     if "embedded" not in df:
         df["embedded"] = False
     df["embedded"] = df["embedded"].fillna(False).astype(bool)
-    # keep an embedded reference only where no run of that model exists for the same dataset and seed
-    own = set(zip(df.loc[~df.embedded, "dataset"], df.loc[~df.embedded, "label"], df.loc[~df.embedded, "seed"]))
-    dup = df.embedded.to_numpy() & np.array([(d, l, s) in own for d, l, s in zip(df.dataset, df.label, df.seed)])
+    several = df._seedless.map(df.groupby("_seedless").sim_seed.nunique()) > 1  # trajectories of one preset
+    df.loc[several, "dataset"] = df.loc[several, "_seedless"]
+    df = df.drop(columns="_seedless")
+    sim = df.sim_seed.fillna(-1)  # NaN never equals itself: a stand-in for the keys below
+    # keep an embedded reference only where no run of that model exists for the same dataset and seeds
+    own = set(zip(df.loc[~df.embedded, "dataset"], df.loc[~df.embedded, "label"], sim[~df.embedded], df.loc[~df.embedded, "seed"]))
+    dup = df.embedded.to_numpy() & np.array([(d, l, q, s) in own for d, l, q, s in zip(df.dataset, df.label, sim, df.seed)],
+                                            dtype=bool)
     df = df[~dup]
-    # an embedded reference appears once per (dataset, seed, train fraction)
-    return df.drop_duplicates(["dataset", "label", "seed", "train_fraction"]).reset_index(drop=True)
+    # an embedded reference appears once per (dataset, sim seed, seed, train fraction)
+    keep = ~df.assign(_sim=sim[~dup]).duplicated(["dataset", "label", "_sim", "seed", "train_fraction"])
+    return df[keep].reset_index(drop=True)
 
 
 def _floor_columns(metrics: dict) -> dict:
@@ -167,38 +187,26 @@ def _flat(metrics: dict) -> dict:
     return {k: v for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
 
 
-def ci95(values: np.ndarray) -> tuple[float, float, int]:
-    """(mean, 95 % CI half-width, n) of finite values; half-width NaN for n < 2."""
-    v = np.asarray(values, dtype=float)
-    v = v[np.isfinite(v)]
-    n = len(v)
-    if n == 0:
-        return float("nan"), float("nan"), 0
-    if n < 2:
-        return float(v.mean()), float("nan"), 1
-    return float(v.mean()), float(stats.t.ppf(0.975, n - 1) * v.std(ddof=1) / np.sqrt(n)), n
-
-
 def summarize(df: pd.DataFrame, by: tuple[str, ...] = ("dataset", "label", "train_fraction")) -> pd.DataFrame:
-    """Long table: one row per group and metric with mean, ci95 and n_seeds."""
+    """Long table: one row per group and metric with mean, ci95 and the seeds behind them (:func:`seed_interval`)."""
     out = []
     metric_keys = [k for k, _, _ in COLUMNS if k in df.columns]
     for keys, group in df.groupby(list(by), sort=False):
         for k in metric_keys:
-            mean, ci, n = ci95(group[k].to_numpy())
-            if n:
-                out.append({**dict(zip(by, keys)), "metric": k, "mean": mean, "ci95": ci, "n_seeds": n})
+            row = seed_interval(group, k)
+            if row["n"]:
+                out.append({**dict(zip(by, keys)), "metric": k, **row})
     floor_keys = [k for k in FLOOR_KEYS if k in df.columns]
     if floor_keys and "label" in by:  # the floor belongs to the dataset: one value per seed, any model
         rest = [b for b in by if b != "label"]
-        runs = df.dropna(subset=[floor_keys[0]]).drop_duplicates(rest + ["seed"])
+        runs = df.dropna(subset=[floor_keys[0]])
+        runs = runs[~runs.assign(_sim=runs.get("sim_seed", np.nan)).fillna({"_sim": -1}).duplicated(rest + ["_sim", "seed"])]
         for keys, group in runs.groupby(rest, sort=False):
             keys = keys if isinstance(keys, tuple) else (keys,)
             for k in floor_keys:
-                mean, ci, n = ci95(group[k].to_numpy())
-                if n:
-                    out.append({**dict(zip(rest, keys)), "label": NOISE_FLOOR_LABEL, "metric": k, "mean": mean,
-                                "ci95": ci, "n_seeds": n})
+                row = seed_interval(group, k)
+                if row["n"]:
+                    out.append({**dict(zip(rest, keys)), "label": NOISE_FLOOR_LABEL, "metric": k, **row})
     return pd.DataFrame(out)
 
 
@@ -223,7 +231,7 @@ def _best(values: pd.Series, better: str) -> float | None:
 def markdown_table(summary: pd.DataFrame, dataset: str, train_fraction: float = 1.0, exclude_oracle_best: bool = True) -> str:
     """Markdown table of one dataset: models as rows, ``mean ± ci`` cells, best per column in bold.
 
-    The oracle is shown but never marked best: it reads the simulator's truth. On simulated data
+    Under a simulated dataset's table, :func:`interval_line` says what the intervals cover. The oracle is shown but never marked best: it reads the simulator's truth. On simulated data
     a line under the table gives the noise floor (:func:`noise_floor_line`).
     """
     s = summary[(summary.dataset == dataset) & (summary.train_fraction == train_fraction)]
@@ -233,8 +241,9 @@ def markdown_table(summary: pd.DataFrame, dataset: str, train_fraction: float = 
     labels = _order(list(dict.fromkeys(s.label)))
     pivot_mean = s.pivot_table(index="label", columns="metric", values="mean", aggfunc="first")
     pivot_ci = s.pivot_table(index="label", columns="metric", values="ci95", aggfunc="first")
-    n_seeds = s.groupby("label")["n_seeds"].max()
-    lines = ["| model | seeds | " + " | ".join(lab for _, lab, _ in cols) + " |", "|---|---:|" + "---:|" * len(cols)]
+    by_sim = "interval" in s and (s.interval == "sim_seeds").any()
+    seeds_header = "seeds (sim x train)" if by_sim else "seeds"
+    lines = [f"| model | {seeds_header} | " + " | ".join(lab for _, lab, _ in cols) + " |", "|---|---:|" + "---:|" * len(cols)]
     for label in labels:
         cells = []
         for k, _, better in cols:
@@ -247,7 +256,10 @@ def markdown_table(summary: pd.DataFrame, dataset: str, train_fraction: float = 
             best = _best(contenders, better)
             text = fmt_mean_ci(mean, ci)
             cells.append(f"**{text}**" if best is not None and mean == best and label != "oracle" else text)
-        lines.append(f"| {label} | {int(n_seeds.get(label, 0))} | " + " | ".join(cells) + " |")
+        lines.append(f"| {label} | {seeds_cell(s[s.label == label], by_sim)} | " + " | ".join(cells) + " |")
+    caption = interval_line(s)
+    if caption:
+        lines += ["", caption]
     if not floor.empty:
         lines += ["", noise_floor_line(dict(zip(floor.metric, floor["mean"])))]
     return "\n".join(lines)
@@ -318,7 +330,8 @@ def bar_chart(summary: pd.DataFrame, dataset: str, path: Path, metric: str = "rm
     ax.bar(range(len(labels)), s["mean"], yerr=np.nan_to_num(s["ci95"]), color=colors, capsize=3)
     ax.set_xticks(range(len(labels)), labels, rotation=30, ha="right")
     ax.set_ylabel(label)
-    ax.set_title(f"{dataset}: test {label} (mean ± 95% CI over seeds)")
+    over = ("simulation seeds" if "interval" in s and (s.interval == "sim_seeds").any() else "seeds")
+    ax.set_title(f"{dataset}: test {label} (mean ± 95% CI over {over})")
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=120)

@@ -28,11 +28,12 @@ class SweepSummary:
     damaged: list[str] = field(default_factory=list)  # "path: what is wrong", for files rerun or left alone
 
 
-def prepare_dataset(dataset: str) -> tuple[str, str]:
+def prepare_dataset(dataset: str, sim_seed: int = 0) -> tuple[str, str]:
     """(what workers pass to ``--data``, sha256 of the data) for a sweep dataset entry.
 
-    A preset is simulated here once (seed 0, cached) so that workers on this machine read the
-    cache instead of simulating; workers elsewhere regenerate the identical bytes.
+    A preset is simulated here once with seed ``sim_seed`` (cached) so that workers on this
+    machine read the cache instead of simulating; workers elsewhere regenerate the identical
+    bytes from the same seed (``RunConfig.sim_seed``). A tracks file ignores ``sim_seed``.
     """
     if dataset.startswith("preset:"):
         import cellbench.sim
@@ -40,12 +41,17 @@ def prepare_dataset(dataset: str) -> tuple[str, str]:
         name = dataset.removeprefix("preset:")
         if name not in cellbench.sim.PRESETS:
             raise ConfigError(f"dataset {dataset!r}: unknown preset; presets are {sorted(cellbench.sim.PRESETS)}")
-        folder = Path(cellbench.sim.cached_dataset(name, seed=0))
+        folder = Path(cellbench.sim.cached_dataset(name, seed=sim_seed))
         return name, sha256_file(folder / "tracks.parquet")
     path = Path(dataset)
     if path.is_dir():
         return str(path), ""
     return str(path), sha256_file(path)
+
+
+def _sim_seed_of(dataset: str, spec) -> int:
+    """The seed that decides the data of one dataset entry of ``spec``: its sim seed for a preset, else 0."""
+    return spec.sim_seed if dataset.startswith("preset:") else 0
 
 
 def _client(scheduler: str | None, n_workers: int | None, security=None, timeout_s: float = 20.0):
@@ -87,13 +93,14 @@ def run_sweep(
     """
     store = ResultStore(results)
     version = code_version()
-    data = {d: prepare_dataset(d) for d in sorted({d for s in cfg.specs for d in s.dataset})}
+    # one entry per (dataset entry, sim seed); a tracks file has the same data whatever the sim seed
+    data = {(d, q): prepare_dataset(d, q) for d, q in sorted({(d, _sim_seed_of(d, s)) for s in cfg.specs for d in s.dataset})}
 
     def paths(spec):
-        return [data[d][0] for d in spec.dataset]
+        return [data[d, _sim_seed_of(d, spec)][0] for d in spec.dataset]
 
     def sha(spec):
-        return "+".join(data[d][1] for d in spec.dataset)
+        return "+".join(data[d, _sim_seed_of(d, spec)][1] for d in spec.dataset)
 
     summary = SweepSummary(damaged=[f"{p}: {why}" for p, why in store.damaged().items()])
     todo = []
@@ -132,7 +139,8 @@ def run_sweep(
                 summary.done += 1
             else:
                 summary.failed += 1
-                summary.errors.append(f"{spec.label} on {' + '.join(spec.dataset)} seed {spec.seed}: {record['error']}")
+                sim = f" sim seed {spec.sim_seed}" if spec.sim_seed else ""
+                summary.errors.append(f"{spec.label} on {' + '.join(spec.dataset)}{sim} seed {spec.seed}: {record['error']}")
             advance()
     finally:
         cluster = getattr(client, "cluster", None)

@@ -6,7 +6,8 @@
     models = ["zero", "const-velocity", "ar", "physattn"]
     datasets = ["preset:default", "../shared/data/bf-c2dl-hsc/BF-C2DL-HSC_02_spots.csv",
                 ["hsc02.csv", "hsc01.csv"]]   # a list: several sequences in one run (split = "sequence")
-    seeds = [0, 1, 2, 3, 4]
+    seeds = [0, 1, 2, 3, 4]            # training seeds: initial weights and batching
+    sim_seeds = [0, 1, 2]              # presets only: one independent simulated trajectory per seed (default [0])
     train_fractions = [1.0, 0.25]      # fraction of the training block used (sample efficiency)
     split = "time"                     # or "sequence"
 
@@ -16,6 +17,12 @@
     [models.physattn]                  # a grid over one model's options
     gamma = [0.0, 1.0]
     eta_max = [0.0, 0.1]
+
+``sim_seeds`` multiplies the runs of every dataset entry that names a preset: the preset is
+simulated once per sim seed (independent trajectories), and every training seed runs on each. A
+tracks file is one recorded trajectory, so it ignores ``sim_seeds`` and runs once per training seed
+(sim seed 0); a multi-sequence entry varies the sim seed of its preset sequences only. The
+default ``[0]`` leaves the spec, and so the result key, of every run as before the option existed.
 
 Relative dataset and preset-TOML paths are resolved against the TOML file's folder. The
 ``train_on`` axis applies to learned models only (references always fit on the real training
@@ -39,7 +46,7 @@ except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
 _SWEEP_KEYS = {"models", "datasets", "seeds", "train_fractions", "split", "test_seq", "fractions", "name", "train_on",
-               "sim_source"}
+               "sim_source", "sim_seeds"}
 
 
 @dataclass(frozen=True)
@@ -56,11 +63,18 @@ class RunSpec:
     train_on: str = "real"
     sim_source: str = DEFAULT_SIM_SOURCE
     sim_source_sha256: str = ""  # of a preset TOML file: editing the file changes the run's key
+    sim_seed: int = 0  # seed of the simulated dataset (preset entries of ``dataset`` only)
 
     def to_dict(self) -> dict:
-        """The spec as hashed into the result key; a ``train_on = "real"`` spec leaves out the sim fields."""
+        """The spec as hashed into the result key.
+
+        A ``train_on = "real"`` spec leaves out the sim-source fields, and ``sim_seed`` appears only
+        when it is not 0: a spec written before these options existed keeps its key.
+        """
         d = asdict(self)
         d["model_options"] = dict(self.model_options)
+        if self.sim_seed == 0:
+            d.pop("sim_seed")
         if self.train_on == "real":
             for key in ("train_on", "sim_source", "sim_source_sha256"):
                 d.pop(key)
@@ -96,7 +110,7 @@ def _as_list(value, key: str, where: str, kind) -> list:
 
 
 def expand(cfg: dict, where: str, base_dir: Path | None = None) -> SweepConfig:
-    """Validate a parsed sweep TOML and expand its grid (models x datasets x seeds x fractions x options)."""
+    """Validate a parsed sweep TOML and expand its grid (models x datasets x sim seeds x seeds x fractions x options)."""
     if "sweep" not in cfg:
         raise ConfigError(f"{where}: missing the [sweep] table")
     sweep = cfg["sweep"]
@@ -109,6 +123,9 @@ def expand(cfg: dict, where: str, base_dir: Path | None = None) -> SweepConfig:
     models = _as_list(sweep["models"], "models", where, str)
     datasets = [tuple(d) if isinstance(d, list) else (d,) for d in _as_list(sweep["datasets"], "datasets", where, (str, list))]
     seeds = _as_list(sweep["seeds"], "seeds", where, int)
+    sim_seeds = _as_list(sweep.get("sim_seeds", [0]), "sim_seeds", where, int)
+    if any(s < 0 for s in sim_seeds) or len(set(sim_seeds)) != len(sim_seeds):
+        raise ConfigError(f"{where}: [sweep] sim_seeds must be distinct integers >= 0, got {sim_seeds}")
     fractions = _as_list(sweep.get("train_fractions", [1.0]), "train_fractions", where, (int, float))
     for f in fractions:
         if not 0 < f <= 1:
@@ -137,7 +154,12 @@ def expand(cfg: dict, where: str, base_dir: Path | None = None) -> SweepConfig:
     resolved = [tuple(_resolve(d, where, base_dir) for d in group) for group in datasets]
 
     specs = []
-    for model, dataset, seed, frac in itertools.product(models, resolved, seeds, fractions):
+    runs = [(model, dataset, sim_seed, seed, frac)
+            for model, dataset in itertools.product(models, resolved)
+            # a tracks file is one trajectory: sim seed 0 only, whatever sim_seeds says
+            for sim_seed in (sim_seeds if any(d.startswith("preset:") for d in dataset) else [0])
+            for seed, frac in itertools.product(seeds, fractions)]
+    for model, dataset, sim_seed, seed, frac in runs:
         grid = option_grids.get(model, {})
         keys = sorted(grid)
         # references fit on the real training block only: one run each, whatever the train_on axis
@@ -147,7 +169,8 @@ def expand(cfg: dict, where: str, base_dir: Path | None = None) -> SweepConfig:
         for values in itertools.product(*[grid[k] if isinstance(grid[k], list) else [grid[k]] for k in keys]):
             for t, (src, src_sha) in sims:
                 specs.append(RunSpec(model, dataset, int(seed), float(frac), split, sweep.get("test_seq"),
-                                     tuple(zip(keys, values)), t, *((src, src_sha) if t != "real" else (DEFAULT_SIM_SOURCE, ""))))
+                                     tuple(zip(keys, values)), t, *((src, src_sha) if t != "real" else (DEFAULT_SIM_SOURCE, "")),
+                                     int(sim_seed)))
     return SweepConfig(sweep.get("name", Path(where).stem), specs, where)
 
 

@@ -33,7 +33,7 @@ def _run_config(spec: dict, data_paths: list[str]):
         model=spec["model"], data=tuple(data_paths), split=spec["split"], test_seq=spec.get("test_seq"),
         seed=spec["seed"], model_options=nest(spec.get("model_options") or {}),
         train_fraction=spec.get("train_fraction", 1.0), train_on=spec.get("train_on", "real"),
-        sim_source=spec.get("sim_source", RunConfig.sim_source),
+        sim_source=spec.get("sim_source", RunConfig.sim_source), sim_seed=spec.get("sim_seed", 0),
     )
 
 
