@@ -17,8 +17,9 @@ import numpy as np
 import pandas as pd
 
 from cellbench.models import registry
-from cellbench.leaderboard.tables import (NOISE_FLOOR_LABEL, REFERENCE_MODELS, collect, fmt_mean_ci, interval_line, markdown_table,
-                                          provenance, real_trained, seed_interval, summarize)
+from cellbench.leaderboard.tables import (NOISE_FLOOR_LABEL, ORACLES, REFERENCE_MODELS, collect, fmt_mean_ci,
+                                          interval_line, markdown_table, provenance, real_trained, seed_interval,
+                                          summarize)
 
 LEARNED = registry.names("learned")
 """The learned models, read from the registry (metadata only, no torch)."""
@@ -108,7 +109,7 @@ def headline_table(df: pd.DataFrame, summary: pd.DataFrame) -> str:
     for dataset in dict.fromkeys(df.dataset):
         s = summary[(summary.dataset == dataset) & (summary.metric == "r2") & (summary.train_fraction == 1.0)]
         s = s[~s.label.str.contains(r"\[", regex=True)]
-        refs = s[s.label.isin(REFERENCE_MODELS) & (s.label != "oracle")].sort_values("mean", ascending=False)
+        refs = s[s.label.isin(REFERENCE_MODELS) & ~s.label.isin(ORACLES)].sort_values("mean", ascending=False)
         learned = s[s.label.isin(LEARNED)].sort_values("mean", ascending=False)
         oracle = _value(summary, dataset, "oracle", "r2")
         phys = _value(summary, dataset, "physattn", "r2")

@@ -49,6 +49,8 @@ COLUMNS = [
     ("kr_recovered_range_um", "recovered range (um)", "none"),
 ]
 REFERENCE_MODELS = registry.names("reference", "oracle")
+ORACLES = registry.names("oracle")
+"""Models that read the simulator's truth (oracle, filtered-oracle): never marked best."""
 """The trivial references and the oracle, in registry order (grey bars, listed first in every table)."""
 # column in collect()'s table <- key of metrics["noise_floor"] (cellbench.runs.simulated.noise_floor)
 FLOOR_KEYS = {"floor_rmse_dx_um": "rmse_dx_um", "floor_filtered_rmse_dx_um": "filtered_rmse_dx_um",
@@ -252,10 +254,10 @@ def markdown_table(summary: pd.DataFrame, dataset: str, train_fraction: float = 
             if not np.isfinite(mean):
                 cells.append("-")
                 continue
-            contenders = pivot_mean[k].drop(index=[l for l in ("oracle",) if exclude_oracle_best and l in pivot_mean.index])
+            contenders = pivot_mean[k].drop(index=[l for l in ORACLES if exclude_oracle_best and l in pivot_mean.index])
             best = _best(contenders, better)
             text = fmt_mean_ci(mean, ci)
-            cells.append(f"**{text}**" if best is not None and mean == best and label != "oracle" else text)
+            cells.append(f"**{text}**" if best is not None and mean == best and label not in ORACLES else text)
         lines.append(f"| {label} | {seeds_cell(s[s.label == label], by_sim)} | " + " | ".join(cells) + " |")
     caption = interval_line(s)
     if caption:
