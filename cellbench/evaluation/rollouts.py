@@ -1,0 +1,231 @@
+r"""Multi-step rollouts: position errors at several horizons (issue 14 section 1, first piece).
+
+A predictor gives each cell's one-step displacement; rolled out from a start frame
+:math:`t_0` its predicted positions become the next frame's positions:
+
+.. math:: \hat{\mathbf x}_i^{t_0} = \mathbf x_i^{t_0}, \qquad
+          \hat{\mathbf x}_i^{t_0+s} = \hat{\mathbf x}_i^{t_0+s-1} + \hat{\mathbf y}_i^{t_0+s-1}
+          \quad (s = 1 \dots K)
+
+where :math:`\hat{\mathbf y}^{t_0+s-1}` is predicted on a copy of the table cut after frame
+:math:`t_0+s-1` in which the rolled cells' positions in frames :math:`t_0+1 \dots t_0+s-1` are the
+predicted ones (wrapped into a periodic box when the table has one, :mod:`cellbench.space`).
+
+The cells rule
+--------------
+* A cell is *rolled* from :math:`t_0` while its track is present in every frame
+  :math:`t_0, t_0+1, \dots` with no gap (the chain of :func:`~cellbench.data.targets.neighbour_rows`).
+  At horizon k it is *scored* only when present through the whole horizon
+  :math:`t_0 \dots t_0+k`; a cell that vanishes inside the horizon is not scored at that k (it is
+  at shorter horizons), and from the frame it vanishes it is simply absent, as in the data.
+* Every other cell (one that appears after :math:`t_0`, a daughter, a track reappearing after a
+  gap, which gaps never bridge) keeps its data position as given, in every frame.
+* Presence (which track is in which frame) and the other columns (``radius_um`` ...) are taken
+  from the data; the data positions of rolled cells after :math:`t_0` are never read.
+
+Scores (:func:`rollout_rmse_um`) pool the (start, cell) pairs scored at k:
+
+.. math:: \mathrm{RMSE}(k) = \sqrt{\big\langle |\hat{\mathbf x}_i^{t_0+k} - \mathbf x_i^{t_0+k}|^2
+          \big\rangle_{(t_0, i)}}\ [\mathrm{um}]
+
+(the 2D position error: at k = 1 it is :math:`\sqrt 2` times the pooled per-component displacement
+RMSE), with the ``zero`` reference's RMSE(k) on the same pairs (:math:`\hat{\mathbf x} = \mathbf x^{t_0}`,
+the root mean squared k-frame displacement) and their ratio. In a periodic box the error is a
+minimum image, so it saturates once rolled positions drift by half a box.
+
+Scope: the predictor must be *causal on the table*: its prediction at frame t reads only rows of
+frames <= t of ``s.tracks`` (and what it learnt in ``fit``). The references (``zero``,
+``const-velocity``, ``mean``, ``ar``) are. Learned models are not handled yet: they read
+precomputed graphs / features and their own recurrent state, so a rollout needs them to
+rebuild inputs from the rolled table (or step their state), and the oracle needs the simulator
+state, which a table of positions does not carry. Both are left for the next piece.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from cellbench import space
+from cellbench.data.dataset import Dataset, Sequence
+from cellbench.data.splits import Block
+from cellbench.data.targets import neighbour_rows
+from cellbench.data.tracks import Tracks
+
+HORIZONS: tuple[int, ...] = (1, 2, 4, 8, 16)
+"""Default horizons k, in frames."""
+
+
+@dataclass(frozen=True, eq=False)
+class Rollout:
+    """Predicted and data positions of every (start frame, rolled cell) pair.
+
+    Sizes: P pairs (a cell rolled from one start frame), K = ``horizon_frames``.
+
+    Attributes
+    ----------
+    start_frames : (n_starts,) int64, the start frames t0.
+    horizon_frames : K.
+    start : (P,) int64, index into ``start_frames`` of each pair.
+    track_id : (P,) int64.
+    n_present : (P,) int64, frames the cell stays present after t0 with no gap, capped at K; the
+        pair is scored at horizons k <= ``n_present``.
+    x0_um : (P, 2) data position at t0.
+    pred_um, true_um : (P, K, 2) predicted and data positions at t0 + 1 .. t0 + K, NaN from the
+        frame the cell vanishes.
+    box_um : periodic box side (errors are minimum images), or None.
+    """
+
+    start_frames: np.ndarray
+    horizon_frames: int
+    start: np.ndarray
+    track_id: np.ndarray
+    n_present: np.ndarray
+    x0_um: np.ndarray
+    pred_um: np.ndarray
+    true_um: np.ndarray
+    box_um: float | None
+
+
+def start_frames_in(tracks: Tracks, first_frame: int, stop_frame: int, horizon_frames: int) -> np.ndarray:
+    """Held frames t0 with ``first_frame <= t0`` and ``t0 + horizon_frames < stop_frame`` (a block's range).
+
+    Every horizon up to ``horizon_frames`` then stays inside ``[first_frame, stop_frame)``, and all
+    horizons are scored from the same start frames.
+    """
+    f = tracks.frames
+    return f[(f >= first_frame) & (f + horizon_frames < stop_frame)]
+
+
+def _chains(nxt: np.ndarray, first_rows: np.ndarray, K: int) -> np.ndarray:
+    """(n, K + 1) rows of each cell at t0 + s while present with no gap, -1 after."""
+    rows = np.full((len(first_rows), K + 1), -1, dtype=np.int64)
+    rows[:, 0] = first_rows
+    for s in range(1, K + 1):
+        prev = rows[:, s - 1]
+        rows[:, s] = np.where(prev >= 0, nxt[np.maximum(prev, 0)], -1)
+    return rows
+
+
+def rollout_positions(predictor, tracks: Tracks, start_frames, horizon_frames: int,
+                      context_frames: int | None = None) -> Rollout:
+    """Roll ``predictor`` out autoregressively for ``horizon_frames`` frames from each start frame.
+
+    Parameters
+    ----------
+    predictor : fitted, with ``predict(data: Dataset) -> list[(n_rows, 2) array]`` in um per frame,
+        causal on the table (see the module docstring).
+    tracks : one sequence.
+    start_frames : (n_starts,) frames held in ``tracks``.
+    horizon_frames : K >= 1.
+    context_frames : keep only frames >= t0 - ``context_frames`` in the predictor's table (faster;
+        exact for predictors that read at most that many past frames, e.g. AR(p) with p <= it);
+        None keeps the whole past.
+
+    Returns
+    -------
+    :class:`Rollout`. The starts are batched: step s predicts on one :class:`Dataset` holding one
+    rolled table per start frame, so the predictor is called K times.
+    """
+    K = int(horizon_frames)
+    if K < 1:
+        raise ValueError(f"horizon_frames must be >= 1, got {horizon_frames}")
+    starts = np.asarray(start_frames, dtype=np.int64).reshape(-1)
+    if len(starts) == 0:
+        raise ValueError("no start frame given")
+    missing = np.setdiff1d(starts, tracks.frames)
+    if len(missing):
+        raise ValueError(f"start frames {missing[:5].tolist()} hold no cell in {tracks.meta.dataset}")
+    _, shift = space.from_box(tracks.periodic_box_um)
+    frame = tracks.df["frame"].to_numpy()
+    pos = tracks.positions_um()
+    nxt = neighbour_rows(tracks, +1)
+    chains = [_chains(nxt, np.flatnonzero(frame == t0), K) for t0 in starts]
+    pred = [np.full((len(c), K + 1, 2), np.nan) for c in chains]
+    for p, c in zip(pred, chains):
+        p[:, 0] = pos[c[:, 0]]
+    for s in range(1, K + 1):
+        seqs, offsets = [], []
+        for t0, c, p in zip(starts, chains, pred):
+            lo = -np.inf if context_frames is None else t0 - context_frames
+            a, b = np.searchsorted(frame, lo, "left"), np.searchsorted(frame, t0 + s - 1, "right")
+            df = tracks.df.iloc[a:b].copy()
+            xy = df[["x_um", "y_um"]].to_numpy(copy=True)
+            for j in range(1, s):
+                alive = c[:, j] >= 0
+                xy[c[alive, j] - a] = p[alive, j]
+            df[["x_um", "y_um"]] = xy
+            window = Tracks(df, tracks.meta)
+            last = (df["frame"].to_numpy() == t0 + s - 1)
+            masks = {"train": np.zeros(len(df), bool), "val": np.zeros(len(df), bool), "test": last}
+            seqs.append(Sequence(window, np.full((len(df), 2), np.nan), masks))
+            offsets.append(a)
+        blocks = [Block(i, "test", int(t0 + s - 1), int(t0 + s)) for i, t0 in enumerate(starts)]
+        out = predictor.predict(Dataset(f"{tracks.meta.dataset}:rollout-step{s}", seqs, blocks, "time"))
+        for y, a, c, p in zip(out, offsets, chains, pred):
+            alive = c[:, s] >= 0
+            p[alive, s] = shift(p[alive, s - 1], np.asarray(y)[c[alive, s - 1] - a])
+    chain = np.concatenate(chains)
+    true = np.where((chain[:, 1:] >= 0)[..., None], pos[np.maximum(chain[:, 1:], 0)], np.nan)
+    return Rollout(
+        start_frames=starts, horizon_frames=K,
+        start=np.concatenate([np.full(len(c), i, dtype=np.int64) for i, c in enumerate(chains)]),
+        track_id=tracks.df["track_id"].to_numpy()[chain[:, 0]],
+        n_present=(chain[:, 1:] >= 0).sum(axis=1).astype(np.int64),
+        x0_um=pos[chain[:, 0]], pred_um=np.concatenate(pred)[:, 1:], true_um=true,
+        box_um=tracks.periodic_box_um,
+    )
+
+
+def position_rmse_um(pred_um: np.ndarray, true_um: np.ndarray, box_um: float | None = None) -> float:
+    r"""Root mean squared 2D position error, :math:`\sqrt{\langle |\hat{\mathbf x}_i - \mathbf x_i|^2 \rangle_i}`.
+
+    Parameters
+    ----------
+    pred_um, true_um : (n, 2) positions in um. box_um : periodic box side (minimum image) or None.
+
+    Returns
+    -------
+    float, um; 0 for a perfect prediction.
+    """
+    if pred_um.shape != true_um.shape or pred_um.ndim != 2 or pred_um.shape[1] != 2:
+        raise ValueError(f"pred and true must both have shape (n, 2), found {pred_um.shape} and {true_um.shape}")
+    if len(true_um) == 0:
+        raise ValueError("no position to score")
+    d = space.minimum_image(pred_um - true_um, box_um)
+    return float(np.sqrt(np.mean(np.sum(d**2, axis=1))))
+
+
+def rollout_rmse_um(rollout: Rollout, horizons=HORIZONS) -> dict[int, dict[str, float]]:
+    """RMSE(k) for each horizon k, over the (start, cell) pairs present through t0 .. t0 + k.
+
+    Returns
+    -------
+    {k: {"rmse_um", "zero_rmse_um" (the ``zero`` reference on the same pairs), "rmse_over_zero",
+    "n_scored" (pairs)}}; a horizon with no scored pair has NaN errors and ``n_scored`` 0.
+
+    Raises
+    ------
+    ValueError
+        when a horizon is < 1 or beyond the rollout's ``horizon_frames``.
+    """
+    out = {}
+    for k in horizons:
+        k = int(k)
+        if not 1 <= k <= rollout.horizon_frames:
+            raise ValueError(f"horizon {k} outside 1 .. {rollout.horizon_frames} (the rollout's horizon_frames)")
+        keep = rollout.n_present >= k
+        if not keep.any():
+            out[k] = {"rmse_um": float("nan"), "zero_rmse_um": float("nan"), "rmse_over_zero": float("nan"),
+                      "n_scored": 0}
+            continue
+        true = rollout.true_um[keep, k - 1]
+        rmse = position_rmse_um(rollout.pred_um[keep, k - 1], true, rollout.box_um)
+        zero = position_rmse_um(rollout.x0_um[keep], true, rollout.box_um)
+        out[k] = {"rmse_um": rmse, "zero_rmse_um": zero,
+                  "rmse_over_zero": rmse / zero if zero > 0 else float("nan"), "n_scored": int(keep.sum())}
+    return out
+
+
+__all__ = ["HORIZONS", "Rollout", "start_frames_in", "rollout_positions", "position_rmse_um", "rollout_rmse_um"]
