@@ -35,10 +35,12 @@ minimum image, so it saturates once rolled positions drift by half a box.
 
 Scope: the predictor must be *causal on the table*: its prediction at frame t reads only rows of
 frames <= t of ``s.tracks`` (and what it learnt in ``fit``). The references (``zero``,
-``const-velocity``, ``mean``, ``ar``) are. Learned models are not handled yet: they read
-precomputed graphs / features and their own recurrent state, so a rollout needs them to
-rebuild inputs from the rolled table (or step their state), and the oracle needs the simulator
-state, which a table of positions does not carry. Both are left for the next piece.
+``const-velocity``, ``mean``, ``ar``) are, exactly. A learned model
+(:class:`~cellbench.train.learned.LearnedModel`) is too: ``predict`` rebuilds graphs and
+features from the rolled table; its track LSTM then starts at the first frame of the table, so
+with ``context_frames`` = c its state is re-warmed over the c frames before :math:`t_0` instead of
+carried from the sequence start (an approximation; it is exact for the references when c >= their
+lag). The oracle needs the simulator state, which a table of positions does not carry: not yet.
 """
 
 from __future__ import annotations
