@@ -68,6 +68,12 @@ def validate_table(
     def name(col: str) -> str:
         return f"'{names[col]}'" if col in names else f"'{col}'"
 
+    def refuse(bad: np.ndarray, col: str, what) -> None:
+        """Raise naming the file rows where ``bad`` holds; ``what(i)`` says what row i holds and what was expected."""
+        if bad.any():
+            first = np.flatnonzero(bad)
+            raise TracksFormatError(f"{where}, {_rows_text(file_rows[first])}: column {name(col)} is {what(first[0])}")
+
     missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
     if missing:
         raise TracksFormatError(f"{where}: missing column(s) {missing}; a tracks table needs {list(REQUIRED_COLUMNS)}")
@@ -81,11 +87,7 @@ def validate_table(
             raise TracksFormatError(f"{where}: column {name(col)} holds booleans (expected numbers)")
         values = pd.to_numeric(out[col], errors="coerce")
         bad = values.isna().to_numpy() & out[col].notna().to_numpy()
-        if bad.any():
-            first = np.flatnonzero(bad)
-            raise TracksFormatError(
-                f"{where}, {_rows_text(file_rows[first])}: column {name(col)} is {out[col].iloc[first[0]]!r} (expected a number)"
-            )
+        refuse(bad, col, lambda i: f"{out[col].iloc[i]!r} (expected a number)")
         if col in int_cols and values.dtype.kind in "iu" and not values.isna().any():
             v = values.to_numpy()
             big = np.flatnonzero(v > _INT64_MAX) if v.dtype.kind == "u" else np.empty(0, dtype=np.int64)
@@ -101,59 +103,29 @@ def validate_table(
     for col in ["x_um", "y_um"] + [c for c in ("t_s", "radius_um") if c in out.columns]:
         v = out[col].to_numpy()
         bad = ~np.isfinite(v)
-        if bad.any():
-            first = np.flatnonzero(bad)
-            raise TracksFormatError(
-                f"{where}, {_rows_text(file_rows[first])}: column {name(col)} is {float(v[first[0]])!r} (expected a finite number)"
-            )
+        refuse(bad, col, lambda i: f"{float(v[i])!r} (expected a finite number)")
     for col in ["x_um", "y_um"]:
         v = out[col].to_numpy()
         bad = np.abs(v) > MAX_ABS_COORD_UM
-        if bad.any():
-            first = np.flatnonzero(bad)
-            raise TracksFormatError(
-                f"{where}, {_rows_text(file_rows[first])}: column {name(col)} is {v[first[0]]:g} um, beyond "
-                f"+-{MAX_ABS_COORD_UM:g} um (wrong units or a corrupt value?)"
-            )
+        refuse(bad, col, lambda i: f"{v[i]:g} um, beyond +-{MAX_ABS_COORD_UM:g} um (wrong units or a corrupt value?)")
 
     for col in int_cols:
         v = out[col].to_numpy()
         if v.dtype.kind == "i":
             continue
         bad = ~np.isfinite(v) | (v != np.round(v))
-        if bad.any():
-            first = np.flatnonzero(bad)
-            raise TracksFormatError(
-                f"{where}, {_rows_text(file_rows[first])}: column {name(col)} is {float(v[first[0]])!r} (expected an integer)"
-            )
+        refuse(bad, col, lambda i: f"{float(v[i])!r} (expected an integer)")
         bad = np.abs(v) > _FLOAT_INT_MAX
-        if bad.any():
-            first = np.flatnonzero(bad)
-            raise TracksFormatError(
-                f"{where}, {_rows_text(file_rows[first])}: column {name(col)} is {float(v[first[0]]):g}, beyond the "
-                f"integers that a float stores exactly (expected an integer of at most 2**53)"
-            )
+        refuse(bad, col, lambda i: f"{float(v[i]):g}, beyond the integers that a float stores exactly "
+                                   "(expected an integer of at most 2**53)")
         out[col] = v.astype("int64")
     bad = out["track_id"].to_numpy() < 0
-    if bad.any():
-        first = np.flatnonzero(bad)
-        raise TracksFormatError(
-            f"{where}, {_rows_text(file_rows[first])}: column {name('track_id')} is {out['track_id'].iloc[first[0]]} "
-            f"(expected >= 0; -1 means 'no parent' in parent_id)"
-        )
+    refuse(bad, "track_id", lambda i: f"{out['track_id'].iloc[i]} (expected >= 0; -1 means 'no parent' in parent_id)")
     bad = out["frame"].to_numpy() < 0
-    if bad.any():
-        first = np.flatnonzero(bad)
-        raise TracksFormatError(
-            f"{where}, {_rows_text(file_rows[first])}: column {name('frame')} is {out['frame'].iloc[first[0]]} (expected >= 0)"
-        )
+    refuse(bad, "frame", lambda i: f"{out['frame'].iloc[i]} (expected >= 0)")
     bad = out["frame"].to_numpy() > MAX_FRAME
-    if bad.any():
-        first = np.flatnonzero(bad)
-        raise TracksFormatError(
-            f"{where}, {_rows_text(file_rows[first])}: column {name('frame')} is {out['frame'].iloc[first[0]]} "
-            f"(expected a frame index of at most 2**53 = {MAX_FRAME}; a corrupt value?)"
-        )
+    refuse(bad, "frame", lambda i: f"{out['frame'].iloc[i]} (expected a frame index of at most 2**53 = {MAX_FRAME}; "
+                                   "a corrupt value?)")
 
     dup = pd.DataFrame({"t": out["track_id"].to_numpy(), "f": out["frame"].to_numpy()}).duplicated(keep=False).to_numpy()
     if dup.any():
