@@ -15,6 +15,15 @@ from cellbench.data.readers.trackmate_xml_document import TrackMateDocument, che
 from cellbench.errors import TracksFormatError
 
 
+def _track_ids(elements, where: str, tag: str) -> tuple[np.ndarray, np.ndarray]:
+    """(TRACK_ID of each element, its line in the file), both (n_elements,) int64; checked integers."""
+    lines = np.array([e.line for e in elements], dtype=np.int64)
+    if not elements:
+        return np.zeros(0, dtype=np.int64), lines
+    table = pd.DataFrame.from_records([e.attrs for e in elements])
+    return integer_attr(table, "TRACK_ID", where, lines, tag, minimum=None), lines
+
+
 def linked_spots(doc: TrackMateDocument, spot_ids: np.ndarray, frames: np.ndarray, spot_lines: np.ndarray,
                  where: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Edges as spot indices (oriented by frame), and each spot's kept TrackMate track.
@@ -25,23 +34,11 @@ def linked_spots(doc: TrackMateDocument, spot_ids: np.ndarray, frames: np.ndarra
     src, dst : (n_kept_edges,) spot indices, ``frames[src] < frames[dst]``.
     track_ids : (n_tracks,) the TRACK_ID of each ``doc.tracks`` element.
     """
-    track_lines = np.array([t.line for t in doc.tracks], dtype=np.int64)
-    track_table = pd.DataFrame.from_records([t.attrs for t in doc.tracks]) if doc.tracks else pd.DataFrame()
-    track_ids = (
-        integer_attr(track_table, "TRACK_ID", where, track_lines, "Track", minimum=None)
-        if doc.tracks
-        else np.zeros(0, dtype=np.int64)
-    )
+    track_ids, track_lines = _track_ids(doc.tracks, where, "Track")
     check_unique(track_ids, track_lines, where, "Track", "TRACK_ID")
     kept = np.ones(len(doc.tracks), dtype=bool)
     if doc.filtered is not None:
-        f_lines = np.array([t.line for t in doc.filtered], dtype=np.int64)
-        f_table = pd.DataFrame.from_records([t.attrs for t in doc.filtered]) if doc.filtered else pd.DataFrame()
-        wanted = (
-            integer_attr(f_table, "TRACK_ID", where, f_lines, "TrackID", minimum=None)
-            if doc.filtered
-            else np.zeros(0, dtype=np.int64)
-        )
+        wanted, f_lines = _track_ids(doc.filtered, where, "TrackID")
         unknown = ~np.isin(wanted, track_ids)
         if unknown.any():
             i = int(np.flatnonzero(unknown)[0])
