@@ -12,7 +12,7 @@ from cellbench.commands.console import console, metrics_table
 from cellbench.commands.options import positive
 from cellbench.errors import ConfigError
 from cellbench.models.registry import MODELS
-from cellbench.runs.pipeline import DEFAULT_DATA, RunConfig
+from cellbench.runs.pipeline import DEFAULT_DATA, RUN_FILES, RunConfig
 from cellbench.runs.pipeline import run as run_pipeline
 from cellbench.runs.sim2real import DEFAULT_SIM_SOURCE, TRAIN_ON
 
@@ -105,5 +105,5 @@ def run(
                          f"{q['real_train_rows']})" for q in s2r["sequences"])
         console.print(f"trained on {s2r['train_on']}: simulation {seqs}; pretrained model on the simulation's test "
                       f"block: R2 {s2r['sim_test']['r2']:.3f}")
-    console.print(f"wrote {result.out_dir}/ (metrics.json, config.json, predictions.parquet"
-                  + (", checkpoint.pt, attention.parquet, loss.png, attention.png" if "training" in m else "") + ")")
+    written = sorted(p.name for p in result.out_dir.iterdir() if p.name in RUN_FILES.files)
+    console.print(f"wrote {result.out_dir}/ ({', '.join(written)})")
