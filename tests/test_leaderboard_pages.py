@@ -5,7 +5,8 @@ import pytest
 from scipy import stats
 
 from cellbench.leaderboard.audit import leak_audit
-from cellbench.leaderboard.tables import ci95, collect, fmt_mean_ci, markdown_table, summarize
+from cellbench.leaderboard.intervals import ci95
+from cellbench.leaderboard.tables import collect, fmt_mean_ci, markdown_table, summarize
 from cellbench.leaderboard.pages import hsc_page, sim2real_page, synthetic_page
 from cellbench.leaderboard.synthetic import options_of
 from tests.helpers import random_walk_tracks

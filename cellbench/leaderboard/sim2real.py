@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cellbench.leaderboard.tables import REFERENCE_MODELS, ci95, collect, fmt_mean_ci, provenance, train_on
+from cellbench.leaderboard.intervals import ci95
+from cellbench.leaderboard.tables import REFERENCE_MODELS, collect, fmt_mean_ci, provenance, train_on
 
 SIM2REAL_COLUMNS = [("r2", "R2", "max"), ("rmse_um", "RMSE (um)", "min"), ("skill_vs_zero", "skill vs zero", "max")]
 """Columns of the sim-to-real table: pooled R^2, RMSE over both components (um per frame), skill vs zero."""

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from cellbench.io import write_atomic, write_atomic_with
-from cellbench.leaderboard.intervals import ci95, interval_line, seed_interval, seeds_cell, split_sim_seed  # noqa: F401
+from cellbench.leaderboard.intervals import interval_line, seed_interval, seeds_cell, split_sim_seed  # noqa: F401
 from cellbench.models import registry
 from cellbench.sweep import store
 

@@ -33,7 +33,7 @@ from cellbench.errors import ConfigError
 from cellbench.version import __version__
 from cellbench.evaluation.interactions import kernel_recovery_all
 from cellbench.evaluation.scoring import interval_section, predictions_table, score, score_predictors
-from cellbench.io import nan_to_null, sha256_file, write_atomic, write_atomic_with, write_json
+from cellbench.io import nan_to_null, sha256_file, write_atomic_with, write_json
 from cellbench.outdir import RunKind, claim_out_dir
 from cellbench.data.readers import read_tracks
 from cellbench.models.registry import MODELS
