@@ -28,6 +28,9 @@ PRESETS = ("free-abp", "passive-wca", "passive-yukawa", "abp-wca", "microwell-hs
 MODELS = ("zero", "const-velocity", "mean", "ar", "oracle", "lstm", "gat", "transformer", "physattn")
 RUN_PRESET = "microwell-hsc"
 TIMING_KEYS = ("seconds",)
+NO_EXTRAS = ("--no-rollout", "--no-filtered-oracle")
+"""Sections added after the table was recorded (rollouts, the filtered oracle) are skipped: they add
+minutes to these runs and no recorded value; tests/test_rollout_section.py and test_determinism cover them."""
 
 
 def _cellbench(*args: str, env: dict | None = None) -> None:
@@ -56,7 +59,8 @@ def run_metrics(model: str, data: str, workdir: Path) -> dict:
     """``metrics.json`` of a 1-epoch run of MODEL on DATA (seed 0), wall-clock fields removed."""
     out = workdir / f"run-{model}-{Path(data).stem}"
     env = {**os.environ, "CELLBENCH_CACHE": str(workdir / "cache")}
-    _cellbench("run", "--model", model, "--data", data, "--epochs", "1", "--seed", "0", "--out", str(out), env=env)
+    _cellbench("run", "--model", model, "--data", data, "--epochs", "1", "--seed", "0", "--out", str(out),
+               *NO_EXTRAS, env=env)
     return _strip_timing(json.loads((out / "metrics.json").read_text()))
 
 

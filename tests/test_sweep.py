@@ -51,6 +51,16 @@ def test_tiny_sweep_through_dask_and_the_leaderboard_match_the_result_files(tmp_
     assert f"{np.mean(ar):.4g}" in md
     assert "const-velocity" in md  # the references stand beside every model
     assert (tmp_path / "lb" / f"{records[0]['metrics']['dataset']}.png").exists()
+    # the multi-step evaluation runs in every sweep run and reaches the board
+    m = records[0]["metrics"]
+    assert m["rollout"]["horizons_frames"] == [1, 2, 4, 8] and m["rollout"]["horizons_dropped_frames"] == [16]
+    assert set(m["rollout"]["models"]) == {"zero", "const-velocity", "ar"} or set(m["rollout"]["models"]) == {
+        "zero", "const-velocity"}
+    assert m["distribution"]["floor"] is None  # tracks files: no simulator to give the floor
+    assert "### Rollouts and distribution statistics" in md and "RMSE(4) / zero" in md
+    ar4 = [r["metrics"]["rollout"]["models"]["ar"]["rmse_over_zero"][2] for r in records if r["spec"]["model"] == "ar"]
+    row = csv[(csv.label == "ar") & (csv.metric == "roll_rmse_over_zero_k4")].iloc[0]
+    assert row["mean"] == pytest.approx(np.mean(ar4), rel=1e-12)
 
     again = run_sweep(cfg, tmp_path / "res", n_workers=1)
     assert (again.done, again.skipped, again.failed) == (0, 4, 0)

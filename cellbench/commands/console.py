@@ -27,3 +27,44 @@ def metrics_table(title: str, rows: list[tuple[str, dict]], keys: list[str] | No
             cells.append("-" if v is None else (f"{v:d}" if isinstance(v, int) else f"{v:.4g}"))
         table.add_row(name, *cells)
     return table
+
+
+def _cell(v) -> str:
+    return "-" if v is None else f"{v:.3g}"
+
+
+def rollout_table(section: dict, dataset: str) -> Table:
+    """RMSE(k) in um with its ratio to zero (and to the oracle), and the energy score, per model and horizon."""
+    ks = section["horizons_frames"]
+    table = Table(title=f"{dataset}: rollouts from {section['n_start_frames']} test start frames; RMSE(k) um "
+                        f"(/ zero, / oracle) and energy score ES(k) um of {section['n_samples']} samples",
+                  caption=f"cells: {section['cells_rule']}", caption_justify="left")
+    table.add_column("model", no_wrap=True)
+    for k in ks:
+        table.add_column(f"k={k}", justify="right")
+    for name, m in section["models"].items():
+        cells = []
+        for i in range(len(ks)):
+            text = f"{_cell(m['rmse_um'][i])} ({_cell(m['rmse_over_zero'][i])}"
+            text += f", {_cell(m['rmse_over_oracle'][i])})" if m.get("rmse_over_oracle") else ")"
+            if m.get("energy_score_um"):
+                text += f" ES {_cell(m['energy_score_um'][i])}"
+            cells.append(text)
+        table.add_row(name, *cells)
+    return table
+
+
+def distribution_table(section: dict, dataset: str) -> Table:
+    """One distance per statistic and model beside the floor (two independent simulations)."""
+    keys = section["statistics"]
+    table = Table(title=f"{dataset}: statistics of free rollouts over the test block vs the truth "
+                        "(distance, lower is better; floor = what a perfect model scores)",
+                  caption=f"floor: {section['floor_source'] or 'none (not simulated)'}", caption_justify="left")
+    table.add_column("model", no_wrap=True)
+    for k in keys:
+        table.add_column(f"{k} ({section['distance_kinds'][k]})", justify="right")
+    for name, d in section["models"].items():
+        table.add_row(name, *[_cell(d[k]) for k in keys])
+    if section.get("floor"):
+        table.add_row("floor", *[_cell(section["floor"][k]) for k in keys])
+    return table

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from cellbench.commands.console import console, metrics_table
+from cellbench.commands.console import console, distribution_table, metrics_table, rollout_table
 from cellbench.commands.options import positive
 from cellbench.errors import ConfigError
 from cellbench.models.registry import MODELS
@@ -17,12 +17,23 @@ from cellbench.runs.pipeline import run as run_pipeline
 from cellbench.runs.sim2real import DEFAULT_SIM_SOURCE, TRAIN_ON
 
 TABLE_KEYS = ["r2", "rmse_dx_um", "rmse_dy_um", "skill_vs_zero", "skill_vs_const_velocity",
-              "oracle_ratio", "r2_of_oracle", "nll", "coverage_90"]
+              "oracle_ratio", "filtered_oracle_ratio", "r2_of_oracle", "nll", "coverage_90"]
 """Columns of the printed table (every metric, incl. coverage at 50 and 95%, is in metrics.json)."""
 
 
 TrainOn = Enum("TrainOn", {name.replace("+", "_"): name for name in TRAIN_ON}, type=str)
 """--train-on choices (the values of :data:`cellbench.runs.sim2real.TRAIN_ON`)."""
+
+
+def parse_horizons(text: str) -> tuple[int, ...]:
+    """``'1,2,4'`` -> (1, 2, 4); a clear error naming --horizons otherwise."""
+    try:
+        ks = tuple(sorted({int(t) for t in text.split(",") if t.strip()}))
+    except ValueError:
+        raise ConfigError(f"--horizons {text!r}: give positive frame counts separated by commas, e.g. 1,2,4,8,16")
+    if not ks or ks[0] < 1:
+        raise ConfigError(f"--horizons {text!r}: give positive frame counts separated by commas, e.g. 1,2,4,8,16")
+    return ks
 
 
 def _model_help() -> str:
@@ -62,6 +73,12 @@ def run(
              "val/test frames), a preset name (e.g. 'microwell-hsc') or a preset TOML file. The simulation's seed "
              "derives from --seed.")] = DEFAULT_SIM_SOURCE,
     r_cut_um: Annotated[Optional[float], typer.Option(callback=positive, help="Graph radius in um (default 2.5 x the median nearest-neighbour distance of the training frames).")] = None,
+    rollout: Annotated[bool, typer.Option(help="Also roll every model out autoregressively on the test blocks: position "
+                      "RMSE(k) in um at --horizons, energy score of sampled rollouts, and the statistics (MSD, g(r), "
+                      "VACF, polar order) of free rollouts beside the truth; --no-rollout skips it.")] = True,
+    horizons: Annotated[str, typer.Option(help="Rollout horizons k in frames, comma-separated.")] = "1,2,4,8,16",
+    filtered_oracle: Annotated[bool, typer.Option(help="On active simulated data also score the filtered oracle "
+                              "(the best prediction from observed positions; the second ratio column).")] = True,
     out: Annotated[Optional[Path], typer.Option(help="Run folder (default runs/MODEL-DATASET-SPLIT-seedS).")] = None,
     overwrite: Annotated[bool, typer.Option(help="The run folder holds another run: remove that run's files (and only "
                          "those) when the new ones are ready. Without it such a folder is refused; the same run "
@@ -87,7 +104,8 @@ def run(
             options["gamma"] = gamma
     cfg = RunConfig(model=model, data=items, split=split, test_seq=test_seq, seed=seed, sim_seed=sim_seed,
                     pixel_um=pixel_um, model_options=options, train_fraction=train_fraction, train_on=TrainOn(train_on).value,
-                    sim_source=sim_source)
+                    sim_source=sim_source, rollout=rollout, horizons=parse_horizons(horizons),
+                    filtered_oracle=filtered_oracle)
     result = run_pipeline(cfg, out, progress=True, overwrite=overwrite)
     m = result.metrics
     title = f"{m['dataset']}: test split ({m['split']} split), displacements in um per frame"
@@ -105,5 +123,9 @@ def run(
                          f"{q['real_train_rows']})" for q in s2r["sequences"])
         console.print(f"trained on {s2r['train_on']}: simulation {seqs}; pretrained model on the simulation's test "
                       f"block: R2 {s2r['sim_test']['r2']:.3f}")
+    if "rollout" in m:
+        console.print(rollout_table(m["rollout"], m["dataset"]))
+    if "distribution" in m:
+        console.print(distribution_table(m["distribution"], m["dataset"]))
     written = sorted(p.name for p in result.out_dir.iterdir() if p.name in RUN_FILES.files)
     console.print(f"wrote {result.out_dir}/ ({', '.join(written)})")

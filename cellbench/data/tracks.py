@@ -162,6 +162,25 @@ class Tracks:
         covers = fov is None or (fov[0] <= 0 and fov[1] <= 0 and fov[2] >= box and fov[3] >= box)
         return box if covers else None
 
+    def row_window(self, start: int, stop: int, xy_um: np.ndarray | None = None) -> "Tracks":
+        """Rows ``[start, stop)`` of this (validated, sorted) table, optionally with new positions.
+
+        A contiguous slice of a valid table is valid, so only the new positions are checked
+        (finite); the full validation of :meth:`from_table` is skipped (rollouts cut thousands of
+        windows). ``xy_um`` : (stop - start, 2) positions in um replacing ``x_um, y_um``.
+        """
+        df = self.df.iloc[start:stop].copy()
+        if xy_um is not None:
+            xy_um = np.asarray(xy_um, dtype=float)
+            if xy_um.shape != (len(df), 2) or not np.all(np.isfinite(xy_um)):
+                raise ValueError(f"{self.meta.where}: row_window needs ({len(df)}, 2) finite positions in um, "
+                                 f"got shape {xy_um.shape}")
+            df["x_um"], df["y_um"] = xy_um[:, 0], xy_um[:, 1]
+        out = object.__new__(Tracks)
+        object.__setattr__(out, "df", df)
+        object.__setattr__(out, "meta", self.meta)
+        return out
+
     def with_df(self, df: pd.DataFrame) -> "Tracks":
         """A new Tracks with the same metadata and another (validated) table."""
         return Tracks.from_table(df, self.meta)

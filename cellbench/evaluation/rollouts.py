@@ -38,9 +38,11 @@ frames <= t of ``s.tracks`` (and what it learnt in ``fit``). The references (``z
 ``const-velocity``, ``mean``, ``ar``) are, exactly. A learned model
 (:class:`~cellbench.train.learned.LearnedModel`) is too: ``predict`` rebuilds graphs and
 features from the rolled table; its track LSTM then starts at the first frame of the table, so
-with ``context_frames`` = c its state is re-warmed over the c frames before :math:`t_0` instead of
-carried from the sequence start (an approximation; it is exact for the references when c >= their
-lag). The oracle needs the simulator state, which a table of positions does not carry: not yet.
+with ``context_frames`` = c its state is re-warmed over the c frames before the frame it predicts
+from (data frames before :math:`t_0`, rolled frames after) instead of carried from the sequence
+start (an approximation; it is exact for the references when c >= their lag). The oracle needs
+the simulator state, which a table of positions does not carry: its rollout replays the
+simulation (:mod:`cellbench.evaluation.oracle_rollout`).
 """
 
 from __future__ import annotations
@@ -110,6 +112,46 @@ def _chains(nxt: np.ndarray, first_rows: np.ndarray, K: int) -> np.ndarray:
     return rows
 
 
+def _checked_starts(tracks: Tracks, start_frames, horizon_frames: int) -> tuple[np.ndarray, int]:
+    K = int(horizon_frames)
+    if K < 1:
+        raise ValueError(f"horizon_frames must be >= 1, got {horizon_frames}")
+    starts = np.asarray(start_frames, dtype=np.int64).reshape(-1)
+    if len(starts) == 0:
+        raise ValueError("no start frame given")
+    missing = np.setdiff1d(starts, tracks.frames)
+    if len(missing):
+        raise ValueError(f"start frames {missing[:5].tolist()} hold no cell in {tracks.meta.dataset}")
+    return starts, K
+
+
+def rolled_chains(tracks: Tracks, start_frames, horizon_frames: int) -> tuple[np.ndarray, int, list[np.ndarray]]:
+    """(start frames, K, chains): per start frame the (n_cells, K + 1) rows of each rolled cell at
+    t0 .. t0 + K (-1 once the cell has vanished), the cells rule of the module docstring."""
+    starts, K = _checked_starts(tracks, start_frames, horizon_frames)
+    frame = tracks.df["frame"].to_numpy()
+    nxt = neighbour_rows(tracks, +1)
+    return starts, K, [_chains(nxt, np.flatnonzero(frame == t0), K) for t0 in starts]
+
+
+def assemble_rollout(tracks: Tracks, starts: np.ndarray, K: int, chains: list[np.ndarray],
+                     pred: list[np.ndarray]) -> Rollout:
+    """The :class:`Rollout` of predicted positions ``pred`` (per start, (n_cells, K + 1, 2), column 0
+    the start positions) on the ``chains`` of :func:`rolled_chains`; NaN where a cell has vanished."""
+    pos = tracks.positions_um()
+    chain = np.concatenate(chains)
+    alive = chain[:, 1:] >= 0
+    true = np.where(alive[..., None], pos[np.maximum(chain[:, 1:], 0)], np.nan)
+    return Rollout(
+        start_frames=starts, horizon_frames=K,
+        start=np.concatenate([np.full(len(c), i, dtype=np.int64) for i, c in enumerate(chains)]),
+        track_id=tracks.df["track_id"].to_numpy()[chain[:, 0]],
+        n_present=alive.sum(axis=1).astype(np.int64),
+        x0_um=pos[chain[:, 0]], pred_um=np.where(alive[..., None], np.concatenate(pred)[:, 1:], np.nan),
+        true_um=true, box_um=tracks.periodic_box_um,
+    )
+
+
 def rollout_positions(predictor, tracks: Tracks, start_frames, horizon_frames: int,
                       context_frames: int | None = None) -> Rollout:
     """Roll ``predictor`` out autoregressively for ``horizon_frames`` frames from each start frame.
@@ -121,63 +163,61 @@ def rollout_positions(predictor, tracks: Tracks, start_frames, horizon_frames: i
     tracks : one sequence.
     start_frames : (n_starts,) frames held in ``tracks``.
     horizon_frames : K >= 1.
-    context_frames : keep only frames >= t0 - ``context_frames`` in the predictor's table (faster;
-        exact for predictors that read at most that many past frames, e.g. AR(p) with p <= it);
-        None keeps the whole past.
+    context_frames : predicting frame t + 1 (t = t0 + s - 1), keep only frames >= t - ``context_frames``
+        in the predictor's table: a window that slides with the rollout, so each step costs the same
+        however long the horizon (exact for predictors that read at most that many past frames,
+        e.g. AR(p) with p <= it); None keeps the whole past.
 
     Returns
     -------
     :class:`Rollout`. The starts are batched: step s predicts on one :class:`Dataset` holding one
     rolled table per start frame, so the predictor is called K times.
     """
-    K = int(horizon_frames)
-    if K < 1:
-        raise ValueError(f"horizon_frames must be >= 1, got {horizon_frames}")
-    starts = np.asarray(start_frames, dtype=np.int64).reshape(-1)
-    if len(starts) == 0:
-        raise ValueError("no start frame given")
-    missing = np.setdiff1d(starts, tracks.frames)
-    if len(missing):
-        raise ValueError(f"start frames {missing[:5].tolist()} hold no cell in {tracks.meta.dataset}")
+    starts, K, chains = rolled_chains(tracks, start_frames, horizon_frames)
     _, shift = space.from_box(tracks.periodic_box_um)
     frame = tracks.df["frame"].to_numpy()
     pos = tracks.positions_um()
-    nxt = neighbour_rows(tracks, +1)
-    chains = [_chains(nxt, np.flatnonzero(frame == t0), K) for t0 in starts]
     pred = [np.full((len(c), K + 1, 2), np.nan) for c in chains]
     for p, c in zip(pred, chains):
         p[:, 0] = pos[c[:, 0]]
     for s in range(1, K + 1):
         seqs, offsets = [], []
         for t0, c, p in zip(starts, chains, pred):
-            lo = -np.inf if context_frames is None else t0 - context_frames
+            lo = -np.inf if context_frames is None else t0 + s - 1 - context_frames
             a, b = np.searchsorted(frame, lo, "left"), np.searchsorted(frame, t0 + s - 1, "right")
-            df = tracks.df.iloc[a:b].copy()
-            xy = df[["x_um", "y_um"]].to_numpy(copy=True)
-            for j in range(1, s):
-                alive = c[:, j] >= 0
+            xy = pos[a:b].copy()
+            for j in range(1, s):  # rolled frames inside the window (rows of frames before it are < a)
+                alive = c[:, j] >= a
                 xy[c[alive, j] - a] = p[alive, j]
-            df[["x_um", "y_um"]] = xy
-            window = Tracks(df, tracks.meta)
-            last = (df["frame"].to_numpy() == t0 + s - 1)
-            masks = {"train": np.zeros(len(df), bool), "val": np.zeros(len(df), bool), "test": last}
-            seqs.append(Sequence(window, np.full((len(df), 2), np.nan), masks))
+            window = tracks.row_window(a, b, xy)
+            last = frame[a:b] == t0 + s - 1
+            masks = {"train": np.zeros(b - a, bool), "val": np.zeros(b - a, bool), "test": last}
+            seqs.append(Sequence(window, np.full((b - a, 2), np.nan), masks))
             offsets.append(a)
         blocks = [Block(i, "test", int(t0 + s - 1), int(t0 + s)) for i, t0 in enumerate(starts)]
         out = predictor.predict(Dataset(f"{tracks.meta.dataset}:rollout-step{s}", seqs, blocks, "time"))
         for y, a, c, p in zip(out, offsets, chains, pred):
             alive = c[:, s] >= 0
             p[alive, s] = shift(p[alive, s - 1], np.asarray(y)[c[alive, s - 1] - a])
-    chain = np.concatenate(chains)
-    true = np.where((chain[:, 1:] >= 0)[..., None], pos[np.maximum(chain[:, 1:], 0)], np.nan)
-    return Rollout(
-        start_frames=starts, horizon_frames=K,
-        start=np.concatenate([np.full(len(c), i, dtype=np.int64) for i, c in enumerate(chains)]),
-        track_id=tracks.df["track_id"].to_numpy()[chain[:, 0]],
-        n_present=(chain[:, 1:] >= 0).sum(axis=1).astype(np.int64),
-        x0_um=pos[chain[:, 0]], pred_um=np.concatenate(pred)[:, 1:], true_um=true,
-        box_um=tracks.periodic_box_um,
-    )
+    return assemble_rollout(tracks, starts, K, chains, pred)
+
+
+def rolled_tracks(tracks: Tracks, rollout: Rollout, start_index: int = 0) -> Tracks:
+    """The table of frames t0 .. t0 + K of one start of ``rollout``, rolled cells at their predicted positions.
+
+    Rows are those of the data (the cells rule: presence comes from the data, cells that are not
+    rolled keep their data positions); a rolled cell's rows after t0 carry its predicted position.
+    """
+    t0 = int(rollout.start_frames[start_index])
+    K = rollout.horizon_frames
+    frame = tracks.df["frame"].to_numpy()
+    a, b = np.searchsorted(frame, t0, "left"), np.searchsorted(frame, t0 + K, "right")
+    xy = tracks.positions_um()[a:b].copy()
+    key = {(int(f), int(t)): i for i, (f, t) in enumerate(zip(frame[a:b], tracks.df["track_id"].to_numpy()[a:b]))}
+    for p in np.flatnonzero(rollout.start == start_index):
+        for s in range(rollout.n_present[p]):
+            xy[key[(t0 + s + 1, int(rollout.track_id[p]))]] = rollout.pred_um[p, s]
+    return tracks.row_window(a, b, xy)
 
 
 def position_rmse_um(pred_um: np.ndarray, true_um: np.ndarray, box_um: float | None = None) -> float:
@@ -199,6 +239,18 @@ def position_rmse_um(pred_um: np.ndarray, true_um: np.ndarray, box_um: float | N
     return float(np.sqrt(np.mean(np.sum(d**2, axis=1))))
 
 
+def scored_pairs(n_present: np.ndarray, horizon_frames: int, horizons):
+    """Yield (k, bool mask of the pairs scored at k: present through t0 .. t0 + k) per horizon.
+
+    Raises ValueError for a horizon < 1 or beyond ``horizon_frames``.
+    """
+    for k in horizons:
+        k = int(k)
+        if not 1 <= k <= horizon_frames:
+            raise ValueError(f"horizon {k} outside 1 .. {horizon_frames} (the rollout's horizon_frames)")
+        yield k, n_present >= k
+
+
 def rollout_rmse_um(rollout: Rollout, horizons=HORIZONS) -> dict[int, dict[str, float]]:
     """RMSE(k) for each horizon k, over the (start, cell) pairs present through t0 .. t0 + k.
 
@@ -213,11 +265,7 @@ def rollout_rmse_um(rollout: Rollout, horizons=HORIZONS) -> dict[int, dict[str, 
         when a horizon is < 1 or beyond the rollout's ``horizon_frames``.
     """
     out = {}
-    for k in horizons:
-        k = int(k)
-        if not 1 <= k <= rollout.horizon_frames:
-            raise ValueError(f"horizon {k} outside 1 .. {rollout.horizon_frames} (the rollout's horizon_frames)")
-        keep = rollout.n_present >= k
+    for k, keep in scored_pairs(rollout.n_present, rollout.horizon_frames, horizons):
         if not keep.any():
             out[k] = {"rmse_um": float("nan"), "zero_rmse_um": float("nan"), "rmse_over_zero": float("nan"),
                       "n_scored": 0}
@@ -230,4 +278,5 @@ def rollout_rmse_um(rollout: Rollout, horizons=HORIZONS) -> dict[int, dict[str, 
     return out
 
 
-__all__ = ["HORIZONS", "Rollout", "start_frames_in", "rollout_positions", "position_rmse_um", "rollout_rmse_um"]
+__all__ = ["HORIZONS", "Rollout", "start_frames_in", "rolled_chains", "assemble_rollout", "rollout_positions",
+           "rolled_tracks", "position_rmse_um", "scored_pairs", "rollout_rmse_um"]

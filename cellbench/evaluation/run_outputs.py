@@ -9,30 +9,17 @@ the true pair-force magnitude).
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 import pandas as pd
 
 from cellbench.io import write_atomic, write_atomic_with, write_json
+from cellbench.evaluation.figures import png_bytes, pyplot
 from cellbench.evaluation.interactions import edge_forces
 from cellbench.train.loop import save_checkpoint
 
 
-def _png(fig) -> bytes:
-    import matplotlib.pyplot as plt
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return buf.getvalue()
-
-
 def loss_png(history: list[dict], title: str) -> bytes:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     ep = [h["epoch"] + 1 for h in history]
     fig, ax = plt.subplots(figsize=(6, 4))
@@ -48,14 +35,11 @@ def loss_png(history: list[dict], title: str) -> bytes:
     ax.set_ylabel("NLL per target (standardized units)")
     ax.set_title(title)
     ax.legend(loc="upper right")
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def attention_png(att: pd.DataFrame, model, data, title: str) -> bytes:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     group = pd.factorize(pd.MultiIndex.from_arrays([att["seq"], att["frame"], att["target_track"]]))[0]
     deg = np.bincount(group)[group]
@@ -102,7 +86,7 @@ def attention_png(att: pd.DataFrame, model, data, title: str) -> bytes:
         ax.text(0.5, 0.5, "no simulator truth (real data)", ha="center", va="center")
         ax.set_axis_off()
     fig.suptitle(title)
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def learned_outputs(model, data, att: pd.DataFrame | None, simulated: bool) -> dict:

@@ -71,22 +71,28 @@ def score_predictor(model, pred_per_seq: list[np.ndarray], data: Dataset) -> dic
     return m
 
 
-def relative_metrics(m: dict, const_velocity: dict | None, oracle: dict | None) -> dict[str, float]:
+def relative_metrics(m: dict, const_velocity: dict | None, oracle: dict | None,
+                     filtered_oracle: dict | None = None) -> dict[str, float]:
     r"""Skills of one predictor's test metrics relative to the references' (present ones only).
 
     .. math:: \mathrm{skill}_{cv} = 1 - (\mathrm{RMSE} / \mathrm{RMSE}_{cv})^2, \quad
               \mathrm{oracle\ ratio} = \mathrm{RMSE} / \mathrm{RMSE}_{oracle}, \quad
               R^2\ \mathrm{of\ oracle} = R^2 / R^2_{oracle}
 
+    and ``filtered_oracle_ratio`` = RMSE / RMSE of the filtered oracle (the best prediction from
+    observed positions, :mod:`cellbench.models.filtered_oracle`): on active presets the oracle
+    knows the heading, which no model sees, so this second ratio is the one a model can reach 1 in.
+
     Parameters
     ----------
-    m, const_velocity, oracle : test metrics (``rmse_um`` in um, ``r2``) of the predictor and of
-        the const-velocity and oracle references; a reference that was not run is None.
+    m, const_velocity, oracle, filtered_oracle : test metrics (``rmse_um`` in um, ``r2``) of the
+        predictor and of the references; a reference that was not run is None.
 
     Returns
     -------
     dict: ``skill_vs_const_velocity`` (with const-velocity), ``oracle_ratio`` and ``r2_of_oracle``
-    (with the oracle), dimensionless; NaN when the reference's RMSE (R^2) is not > 0.
+    (with the oracle), ``filtered_oracle_ratio`` (with the filtered oracle), dimensionless; NaN
+    when the reference's RMSE (R^2) is not > 0.
     """
     out = {}
     cv, orc = const_velocity, oracle
@@ -95,6 +101,9 @@ def relative_metrics(m: dict, const_velocity: dict | None, oracle: dict | None) 
     if orc is not None:
         out["oracle_ratio"] = m["rmse_um"] / orc["rmse_um"] if orc["rmse_um"] > 0 else float("nan")
         out["r2_of_oracle"] = m["r2"] / orc["r2"] if orc["r2"] > 0 else float("nan")
+    if filtered_oracle is not None:
+        f = filtered_oracle["rmse_um"]
+        out["filtered_oracle_ratio"] = m["rmse_um"] / f if f > 0 else float("nan")
     return out
 
 
@@ -104,7 +113,7 @@ def score_predictors(predictors: dict[str, tuple[object, list[np.ndarray]]], dat
     Parameters
     ----------
     predictors : ``{name: (fitted model, per-sequence predictions)}``; the references are found
-        under the names ``'const-velocity'`` and ``'oracle'``.
+        under the names ``'const-velocity'``, ``'oracle'`` and ``'filtered-oracle'``.
     data : the :class:`Dataset` they were fitted on.
 
     Returns
@@ -113,9 +122,9 @@ def score_predictors(predictors: dict[str, tuple[object, list[np.ndarray]]], dat
     :func:`relative_metrics`.
     """
     rows = {name: score_predictor(model, pred, data) for name, (model, pred) in predictors.items()}
-    cv, orc = rows.get("const-velocity"), rows.get("oracle")
+    cv, orc, filt = rows.get("const-velocity"), rows.get("oracle"), rows.get("filtered-oracle")
     for m in rows.values():
-        m.update(relative_metrics(m, cv, orc))
+        m.update(relative_metrics(m, cv, orc, filt))
     return rows
 
 

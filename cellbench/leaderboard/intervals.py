@@ -99,3 +99,32 @@ def seeds_cell(rows: pd.DataFrame, by_sim: bool) -> str:
         return "0"
     n_train = int(rows.n_seeds.max())
     return f"{int(rows.n_sim_seeds.max())} x {n_train}" if by_sim else str(n_train)
+
+
+def bootstrap_columns(metrics: dict, name: str) -> dict:
+    """The moving-block bootstrap of one run (``metrics['intervals']``) as columns of model ``name``.
+
+    ``boot_r2_halfwidth`` and ``boot_rmse_halfwidth_um``: half the width of the 95 % percentile
+    interval over resampled test frames (one recorded trajectory: the variation a new stretch of
+    the same movie would bring); ``boot_block_len_frames``: its block length. Empty without it.
+    """
+    iv = metrics.get("intervals") or {}
+    m = (iv.get("models") or {}).get(name) or {}
+    out = {}
+    for key, col in (("r2", "boot_r2_halfwidth"), ("rmse_um", "boot_rmse_halfwidth_um")):
+        lo_hi = m.get(key)
+        if lo_hi is not None and None not in lo_hi:
+            out[col] = 0.5 * (float(lo_hi[1]) - float(lo_hi[0]))
+    if out and iv.get("block_len_frames") is not None:
+        out["boot_block_len_frames"] = float(iv["block_len_frames"])
+    return out
+
+
+def bootstrap_line(block_len_frames) -> str:
+    """Under a table with bootstrap columns: what they cover and the block lengths used (frames)."""
+    lens = sorted({int(round(v)) for v in np.asarray(block_len_frames, dtype=float) if np.isfinite(v)})
+    blocks = f"blocks of {', '.join(map(str, lens))} frames" if lens else "blocks"
+    return ("R2 / RMSE bootstrap ±: half-width of the 95 % moving-block bootstrap interval over test frames "
+            f"({blocks}, the length chosen from the autocorrelation of the per-frame errors), mean over training "
+            "seeds: the variation another stretch of the same recording would bring; the ± in the R2 and RMSE "
+            "columns is the training-seed interval, a different variation.")

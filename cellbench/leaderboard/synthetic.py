@@ -16,8 +16,9 @@ import re
 import numpy as np
 import pandas as pd
 
+from cellbench.leaderboard.dynamics import DYNAMICS_COLUMNS, dynamics_caption
 from cellbench.models import registry
-from cellbench.leaderboard.tables import (NOISE_FLOOR_LABEL, ORACLES, REFERENCE_MODELS, collect, fmt_mean_ci,
+from cellbench.leaderboard.tables import (NOISE_FLOOR_LABEL, ORACLES, REFERENCE_MODELS, collect, dataset_slug, fmt_mean_ci,
                                           interval_line, markdown_table, provenance, real_trained, seed_interval,
                                           summarize)
 
@@ -278,6 +279,10 @@ def synthetic_page(records: list[dict]) -> str:
     ]
     for dataset in dict.fromkeys(df.dataset):
         parts += [f"## {dataset}", "", markdown_table(main, dataset, 1.0), ""]
+        dyn = markdown_table(main, dataset, 1.0, columns=DYNAMICS_COLUMNS)
+        if len(dyn.split("\n")) > 2 and "|---" in dyn:
+            parts += [f"### Rollouts and distribution statistics on {dataset}", "", dyn, "", dynamics_caption(), "",
+                      f"![RMSE(k) growth, {dataset}]({dataset_slug(dataset)}_rollout.png)", ""]
         ab = ablation_table(df, summary, dataset)
         if ab:
             parts += [f"### physattn ablation on {dataset}", "", ab, ""]

@@ -17,7 +17,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
-import io
 import json
 import re
 from pathlib import Path
@@ -26,7 +25,11 @@ import numpy as np
 import pandas as pd
 
 from cellbench.io import write_atomic, write_atomic_with
-from cellbench.leaderboard.intervals import interval_line, seed_interval, seeds_cell, split_sim_seed  # noqa: F401
+from cellbench.evaluation.figures import png_bytes, pyplot
+from cellbench.leaderboard.dynamics import (CURVE_KEYS, DIST_FLOOR_LABEL, DYNAMICS_COLUMNS, dynamics_caption, dynamics_columns,
+                                            fill_filtered_oracle_ratio, floor_row, rollout_growth_png)
+from cellbench.leaderboard.intervals import (bootstrap_columns, bootstrap_line, interval_line,  # noqa: F401
+                                             seed_interval, seeds_cell, split_sim_seed)
 from cellbench.models import registry
 from cellbench.sweep import store
 
@@ -37,11 +40,14 @@ COLUMNS = [
     ("rmse_abs_d_um", "RMSE abs d (um)", "min"),
     ("mae_abs_d_um", "MAE abs d (um)", "min"),
     ("r2", "R2", "max"),
+    ("boot_r2_halfwidth", "R2 bootstrap ± (test frames)", "none"),
+    ("boot_rmse_halfwidth_um", "RMSE bootstrap ± (um)", "none"),
     ("nll", "NLL", "min"),
     ("coverage_90", "cov. 90% ellipse", "nominal90"),
     ("skill_vs_zero", "skill vs zero", "max"),
     ("skill_vs_const_velocity", "skill vs const-vel.", "max"),
     ("oracle_ratio", "RMSE / oracle RMSE", "min"),
+    ("filtered_oracle_ratio", "RMSE / filtered-oracle RMSE", "min"),
     ("r2_of_oracle", "R2 / oracle R2", "max"),
     ("kr_spearman_force", "attn Spearman with abs F", "max"),
     ("kr_spearman_force_ref", "-r Spearman with abs F (reference)", "none"),
@@ -114,9 +120,13 @@ def collect(records: list[dict]) -> pd.DataFrame:
             **_floor_columns(m),
         }
         kernel = {f"kr_{k}": v for k, v in _flat(m.get("kernel_recovery") or {}).items()}
-        rows.append({**base, "label": rec.get("label", spec["model"]), "model": spec["model"], **_flat(m["test"]), **kernel})
+        rows.append({**base, "label": rec.get("label", spec["model"]), "model": spec["model"], **_flat(m["test"]), **kernel,
+                     **dynamics_columns(m, spec["model"]), **bootstrap_columns(m, spec["model"])})
         for name, ref in (m.get("references") or {}).items():
-            rows.append({**base, "label": name, "model": name, "embedded": True, **_flat(ref)})
+            rows.append({**base, "label": name, "model": name, "embedded": True, **_flat(ref), **dynamics_columns(m, name),
+                         **bootstrap_columns(m, name)})
+        if floor_row(m):
+            rows.append({**base, "label": DIST_FLOOR_LABEL, "model": DIST_FLOOR_LABEL, "embedded": True, **floor_row(m)})
     df = pd.DataFrame(rows)
     if df.empty:
         return df
@@ -134,7 +144,7 @@ def collect(records: list[dict]) -> pd.DataFrame:
     df = df[~dup]
     # an embedded reference appears once per (dataset, sim seed, seed, train fraction)
     keep = ~df.assign(_sim=sim[~dup]).duplicated(["dataset", "label", "_sim", "seed", "train_fraction"])
-    return df[keep].reset_index(drop=True)
+    return fill_filtered_oracle_ratio(df[keep].reset_index(drop=True))
 
 
 def _floor_columns(metrics: dict) -> dict:
@@ -192,7 +202,8 @@ def _flat(metrics: dict) -> dict:
 def summarize(df: pd.DataFrame, by: tuple[str, ...] = ("dataset", "label", "train_fraction")) -> pd.DataFrame:
     """Long table: one row per group and metric with mean, ci95 and the seeds behind them (:func:`seed_interval`)."""
     out = []
-    metric_keys = [k for k, _, _ in COLUMNS if k in df.columns]
+    metric_keys = [k for k, _, _ in COLUMNS + DYNAMICS_COLUMNS if k in df.columns]
+    metric_keys += [k for k in ("boot_block_len_frames", *CURVE_KEYS) if k in df.columns]  # captions and plots only
     for keys, group in df.groupby(list(by), sort=False):
         for k in metric_keys:
             row = seed_interval(group, k)
@@ -214,7 +225,8 @@ def summarize(df: pd.DataFrame, by: tuple[str, ...] = ("dataset", "label", "trai
 
 def _order(labels: list[str]) -> list[str]:
     refs = [r for r in REFERENCE_MODELS if r in labels]
-    return refs + sorted(l for l in labels if l not in refs)
+    last = [DIST_FLOOR_LABEL] if DIST_FLOOR_LABEL in labels else []
+    return refs + sorted(l for l in labels if l not in refs and l not in last) + last
 
 
 def _best(values: pd.Series, better: str) -> float | None:
@@ -230,7 +242,8 @@ def _best(values: pd.Series, better: str) -> float | None:
     return None
 
 
-def markdown_table(summary: pd.DataFrame, dataset: str, train_fraction: float = 1.0, exclude_oracle_best: bool = True) -> str:
+def markdown_table(summary: pd.DataFrame, dataset: str, train_fraction: float = 1.0, exclude_oracle_best: bool = True,
+                   columns: list = COLUMNS) -> str:
     """Markdown table of one dataset: models as rows, ``mean ± ci`` cells, best per column in bold.
 
     Under a simulated dataset's table, :func:`interval_line` says what the intervals cover. The oracle is shown but never marked best: it reads the simulator's truth. On simulated data
@@ -239,8 +252,8 @@ def markdown_table(summary: pd.DataFrame, dataset: str, train_fraction: float = 
     s = summary[(summary.dataset == dataset) & (summary.train_fraction == train_fraction)]
     floor = s[s.label == NOISE_FLOOR_LABEL]
     s = s[s.label != NOISE_FLOOR_LABEL]
-    cols = [(k, lab, b) for k, lab, b in COLUMNS if k in set(s.metric)]
-    labels = _order(list(dict.fromkeys(s.label)))
+    cols = [(k, lab, b) for k, lab, b in columns if k in set(s.metric)]
+    labels = _order(list(dict.fromkeys(s[s.metric.isin([k for k, _, _ in cols])].label)))
     pivot_mean = s.pivot_table(index="label", columns="metric", values="mean", aggfunc="first")
     pivot_ci = s.pivot_table(index="label", columns="metric", values="ci95", aggfunc="first")
     by_sim = "interval" in s and (s.interval == "sim_seeds").any()
@@ -254,15 +267,19 @@ def markdown_table(summary: pd.DataFrame, dataset: str, train_fraction: float = 
             if not np.isfinite(mean):
                 cells.append("-")
                 continue
-            contenders = pivot_mean[k].drop(index=[l for l in ORACLES if exclude_oracle_best and l in pivot_mean.index])
+            contenders = pivot_mean[k].drop(index=[l for l in (*ORACLES, DIST_FLOOR_LABEL)
+                                                   if (exclude_oracle_best or l == DIST_FLOOR_LABEL) and l in pivot_mean.index])
             best = _best(contenders, better)
             text = fmt_mean_ci(mean, ci)
-            cells.append(f"**{text}**" if best is not None and mean == best and label not in ORACLES else text)
+            marked = best is not None and mean == best and label not in ORACLES and label != DIST_FLOOR_LABEL
+            cells.append(f"**{text}**" if marked else text)
         lines.append(f"| {label} | {seeds_cell(s[s.label == label], by_sim)} | " + " | ".join(cells) + " |")
     caption = interval_line(s)
     if caption:
         lines += ["", caption]
-    if not floor.empty:
+    if any(k.startswith("boot_") for k, _, _ in cols):
+        lines += ["", bootstrap_line(s[s.metric == "boot_block_len_frames"]["mean"])]
+    if not floor.empty and columns is COLUMNS:  # the one-step noise floor
         lines += ["", noise_floor_line(dict(zip(floor.metric, floor["mean"])))]
     return "\n".join(lines)
 
@@ -316,11 +333,7 @@ def provenance(df: pd.DataFrame, dataset: str) -> str:
 
 def bar_chart(summary: pd.DataFrame, dataset: str, path: Path, metric: str = "rmse_abs_d_um") -> None:
     """PNG bar chart of one metric per model with 95 % CI error bars, written atomically."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     s = summary[(summary.dataset == dataset) & (summary.metric == metric) & (summary.train_fraction == 1.0)]
     if s.empty:
         return
@@ -335,10 +348,12 @@ def bar_chart(summary: pd.DataFrame, dataset: str, path: Path, metric: str = "rm
     over = ("simulation seeds" if "interval" in s and (s.interval == "sim_seeds").any() else "seeds")
     ax.set_title(f"{dataset}: test {label} (mean ± 95% CI over {over})")
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=120)
-    plt.close(fig)
-    write_atomic(path, buf.getvalue())
+    write_atomic(path, png_bytes(fig, dpi=120))
+
+
+def dataset_slug(dataset: str) -> str:
+    """The file-name stem of a dataset's board files (``<slug>.md``, ``<slug>_rollout.png``)."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", dataset).strip("_")
 
 
 def write_leaderboards(records: list[dict], out: Path, title: str = "cellbench leaderboard") -> list[Path]:
@@ -350,19 +365,25 @@ def write_leaderboards(records: list[dict], out: Path, title: str = "cellbench l
     summary = summarize(df)
     written = []
     for dataset in dict.fromkeys(df.dataset):
-        slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", dataset).strip("_")
+        slug = dataset_slug(dataset)
+        png, growth = out / f"{slug}.png", out / f"{slug}_rollout.png"
+        bar_chart(summary, dataset, png)
+        has_growth = rollout_growth_png(summary, dataset, growth)
         fractions = sorted(set(summary[summary.dataset == dataset].train_fraction), reverse=True)
         parts = [f"# {title}: {dataset}", ""]
         for frac in fractions:
             parts += [f"## training fraction {frac:g}", "", markdown_table(summary, dataset, frac), ""]
+            dyn = markdown_table(summary, dataset, frac, columns=DYNAMICS_COLUMNS)
+            if "|" in dyn.split("\n")[0] and len(dyn.split("\n")) > 2:
+                parts += ["### Rollouts and distribution statistics", "", dyn, "", dynamics_caption(), ""]
+        if has_growth:
+            parts += [f"![RMSE(k) growth, {dataset}]({growth.name})", ""]
         parts += [provenance(df, dataset), ""]
         md = out / f"{slug}.md"
         write_atomic(md, "\n".join(parts).encode())
         csv = out / f"{slug}.csv"
         table = summary[summary.dataset == dataset]
         write_atomic_with(csv, lambda tmp, t=table: t.to_csv(tmp, index=False))
-        png = out / f"{slug}.png"
-        bar_chart(summary, dataset, png)
-        written += [md, csv] + ([png] if png.exists() else [])
+        written += [md, csv] + ([png] if png.exists() else []) + ([growth] if has_growth else [])
     return written
 

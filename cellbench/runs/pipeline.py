@@ -39,14 +39,16 @@ from cellbench.data.readers import read_tracks
 from cellbench.models.registry import MODELS
 from cellbench.train.build import build
 from cellbench.runs.sim2real import DEFAULT_SIM_SOURCE, check_train_on, train_learned
+from cellbench.runs.dynamics import DYNAMICS_FILES, dynamics_sections, is_active
 from cellbench.runs.simulated import dataset_noise_floor, is_preset, load_simulated
+from cellbench.evaluation.rollouts import HORIZONS
 from cellbench.data.splits import blocks_to_dicts
 
 REFERENCES = ("zero", "const-velocity")
 DEFAULT_DATA = "default"
 RUN_FILES = RunKind(frozenset({"metrics.json", "timing.json", "config.json", "predictions.parquet", "checkpoint.pt",
                                "model.json", "history.json", "attention.parquet", "loss.png", "attention.png",
-                               "pretrained.pt"}), identity="config.json")
+                               "pretrained.pt", *DYNAMICS_FILES}), identity="config.json")
 """Every file a run may write; ``config.json`` identifies the run."""
 
 
@@ -62,6 +64,9 @@ class RunConfig:
     simulation, fine-tuned on the training block); it is scored on the real test block either way.
     sim_source : the simulation for ``'sim'`` / ``'sim+real'``: ``'like'`` (fitted to the
     training block only), a preset name or a preset TOML path; its seed derives from ``seed``.
+    rollout : also roll every predictor out on the test blocks (:mod:`cellbench.runs.dynamics`)
+    at ``horizons`` (frames). filtered_oracle : on active simulated data also score the
+    filtered oracle (:mod:`cellbench.models.filtered_oracle`), the denominator of the second ratio.
     """
 
     model: str
@@ -76,6 +81,9 @@ class RunConfig:
     train_fraction: float = 1.0
     train_on: str = "real"
     sim_source: str = DEFAULT_SIM_SOURCE
+    rollout: bool = True
+    horizons: tuple[int, ...] = HORIZONS
+    filtered_oracle: bool = True
 
 
 @dataclass
@@ -180,7 +188,8 @@ def run(cfg: RunConfig, out_dir: Path | None = None, progress: bool = False, ove
         model, sim2real, pretrained = train_learned(cfg.model, options, data, cfg.train_on, cfg.sim_source, cfg.seed)
     pred = model.predict(data)
     predictors = {cfg.model: (model, pred)}
-    for name in list(REFERENCES) + (["oracle"] if sim else []):
+    oracles = (["oracle"] + (["filtered-oracle"] if cfg.filtered_oracle and is_active(data) else [])) if sim else []
+    for name in list(REFERENCES) + oracles:
         if name != cfg.model:
             ref = build(name).fit(data, seed=cfg.seed)
             predictors[name] = (ref, ref.predict(data))
@@ -199,6 +208,13 @@ def run(cfg: RunConfig, out_dir: Path | None = None, progress: bool = False, ove
 
     extra_files: dict[str, object] = {}
     timing: dict[str, float] = {}
+    if cfg.rollout:
+        t_roll = time.perf_counter()
+        sections, files = dynamics_sections(predictors, data, cfg.horizons, seed=cfg.seed,
+                                            progress=progress)
+        metrics.update(sections)
+        extra_files.update(files)
+        timing["rollout_seconds"] = time.perf_counter() - t_roll
     if learned:
         from cellbench.evaluation import run_outputs
 
@@ -207,7 +223,7 @@ def run(cfg: RunConfig, out_dir: Path | None = None, progress: bool = False, ove
         att = model.attention_table(data, split="test")
         if att is not None and sim:
             metrics["kernel_recovery"] = kernel_recovery_all(att, data, model)
-        extra_files = run_outputs.learned_outputs(model, data, att, sim)
+        extra_files.update(run_outputs.learned_outputs(model, data, att, sim))
     if sim2real is not None:
         timing["pretraining_seconds"] = sim2real["pretraining"].pop("seconds")
         metrics["sim2real"] = sim2real

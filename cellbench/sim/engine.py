@@ -215,6 +215,14 @@ def _advance(st: State, step0: int, n_steps: int, seed: int, noise: bool, prm: n
     st.n, st.next_id = int(n), int(next_id)
 
 
+def equilibrated_state(cfg: SimConfig, seed: int, prm: np.ndarray) -> tuple[State, int]:
+    """(state after the ``n_equil_steps`` noisy equilibration steps, steps done): where frame 0 is recorded."""
+    st = initial_state(cfg, seed)
+    if cfg.n_equil_steps:
+        _advance(st, 0, cfg.n_equil_steps, seed, True, prm, cfg)
+    return st, cfg.n_equil_steps
+
+
 def _periodic_box_um(cfg: SimConfig) -> float | None:
     """The side of the periodic box, or None (microwell: the open plane with a wall)."""
     return cfg.box_um if cfg.boundary == "periodic" else None
@@ -249,11 +257,7 @@ def simulate(
     name, cfg = resolve_config(preset_or_config, overrides)
     check_size(cfg, allow_large)
     prm = kernel_params(cfg)
-    st = initial_state(cfg, seed)
-    step = 0
-    if cfg.n_equil_steps:
-        _advance(st, step, cfg.n_equil_steps, seed, True, prm, cfg)
-        step += cfg.n_equil_steps
+    st, step = equilibrated_state(cfg, seed, prm)
     fov = cfg.fov
     tau = cfg.frame_interval_s
     rec: dict[str, list] = {k: [] for k in ("track_id", "frame", "x_um", "y_um", "radius_um", "parent_id", *TRUTH_COLUMNS)}
