@@ -34,24 +34,30 @@ def _cell(v) -> str:
 
 
 def rollout_table(section: dict, dataset: str) -> Table:
-    """RMSE(k) in um with its ratio to zero (and to the oracle), and the energy score, per model and horizon."""
+    """Per model and horizon: RMSE(k) um (its ratio to zero / to the oracle) and the energy score ES(k) um."""
     ks = section["horizons_frames"]
-    table = Table(title=f"{dataset}: rollouts from {section['n_start_frames']} test start frames; RMSE(k) um "
-                        f"(/ zero, / oracle) and energy score ES(k) um of {section['n_samples']} samples",
+    has_oracle = any(m.get("rmse_over_oracle") for m in section["models"].values())
+    ratio = "/ zero, / oracle" if has_oracle else "/ zero"
+    table = Table(title=f"{dataset}: rollouts from {section['n_start_frames']} test start frames. Each cell: RMSE(k) um "
+                        f"({ratio}) ES(k) um, the energy score of {section['n_samples']} sampled rollouts",
                   caption=f"cells: {section['cells_rule']}", caption_justify="left")
     table.add_column("model", no_wrap=True)
     for k in ks:
-        table.add_column(f"k={k}", justify="right")
+        table.add_column(f"k={k} frames", justify="right", no_wrap=True)
     for name, m in section["models"].items():
         cells = []
         for i in range(len(ks)):
-            text = f"{_cell(m['rmse_um'][i])} ({_cell(m['rmse_over_zero'][i])}"
-            text += f", {_cell(m['rmse_over_oracle'][i])})" if m.get("rmse_over_oracle") else ")"
+            text = f"{_cell(m['rmse_um'][i])} ({_ratio(m['rmse_over_zero'][i])}"
+            text += f", {_ratio(m['rmse_over_oracle'][i])})" if m.get("rmse_over_oracle") else ")"
             if m.get("energy_score_um"):
-                text += f" ES {_cell(m['energy_score_um'][i])}"
+                text += f" {_cell(m['energy_score_um'][i])}"
             cells.append(text)
         table.add_row(name, *cells)
     return table
+
+
+def _ratio(v) -> str:
+    return "-" if v is None else f"{v:.2f}"
 
 
 def distribution_table(section: dict, dataset: str) -> Table:
