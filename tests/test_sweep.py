@@ -110,3 +110,18 @@ def test_sigkilled_sweep_keeps_finished_results_and_resumes(tmp_path):
     assert summary.skipped == len(finished) and summary.done == n_runs - len(finished) and summary.failed == 0
     for name, blob in finished.items():
         assert (res / name).read_bytes() == blob  # nothing finished was rewritten
+
+
+def test_evaluation_options_reach_the_run_config_and_keep_default_keys(tmp_path, walk):
+    from cellbench.sweep.task import _run_config
+
+    plain = load_sweep(_sweep_file(tmp_path, ["ar"], [0], ["walk.parquet"])).specs[0]
+    assert set(plain.to_dict()).isdisjoint({"rollout", "horizons", "filtered_oracle"})  # old keys unchanged
+    spec = load_sweep(_sweep_file(tmp_path, ["ar"], [0], ["walk.parquet"],
+                                  "rollout = false\nhorizons = [4, 1]\nfiltered_oracle = false\n")).specs[0]
+    cfg = _run_config(spec.to_dict(), [str(walk)])
+    assert (cfg.rollout, cfg.horizons, cfg.filtered_oracle) == (False, (1, 4), False)
+    assert spec.to_dict() != plain.to_dict()  # so the result key differs
+    for bad in ("rollout = 1\n", "horizons = [0]\n", "horizons = [2, 2]\n", "filtered_oracle = 'no'\n"):
+        with pytest.raises(ConfigError, match="sweep"):
+            load_sweep(_sweep_file(tmp_path, ["ar"], [0], ["walk.parquet"], bad))

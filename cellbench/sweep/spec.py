@@ -10,6 +10,9 @@
     sim_seeds = [0, 1, 2]              # presets only: one independent simulated trajectory per seed (default [0])
     train_fractions = [1.0, 0.25]      # fraction of the training block used (sample efficiency)
     split = "time"                     # or "sequence"
+    rollout = true                     # multi-step evaluation in every run (cellbench.runs.dynamics)
+    horizons = [1, 2, 4, 8, 16]        # rollout horizons, frames
+    filtered_oracle = true             # score the filtered oracle in every run on active presets
 
     train_on = ["real", "sim", "sim+real"]   # learned models: training source (cellbench.runs.sim2real)
     sim_source = "like"                # or a preset name, a preset TOML, or a list of them
@@ -46,7 +49,9 @@ except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
 _SWEEP_KEYS = {"models", "datasets", "seeds", "train_fractions", "split", "test_seq", "fractions", "name", "train_on",
-               "sim_source", "sim_seeds"}
+               "sim_source", "sim_seeds", "rollout", "horizons", "filtered_oracle"}
+DEFAULT_HORIZONS = (1, 2, 4, 8, 16)
+"""The rollout horizons of a run (frames), as :data:`cellbench.evaluation.rollouts.HORIZONS`."""
 
 
 @dataclass(frozen=True)
@@ -64,17 +69,24 @@ class RunSpec:
     sim_source: str = DEFAULT_SIM_SOURCE
     sim_source_sha256: str = ""  # of a preset TOML file: editing the file changes the run's key
     sim_seed: int = 0  # seed of the simulated dataset (preset entries of ``dataset`` only)
+    rollout: bool = True
+    horizons: tuple[int, ...] = DEFAULT_HORIZONS
+    filtered_oracle: bool = True
 
     def to_dict(self) -> dict:
         """The spec as hashed into the result key.
 
-        A ``train_on = "real"`` spec leaves out the sim-source fields, and ``sim_seed`` appears only
-        when it is not 0: a spec written before these options existed keeps its key.
+        A ``train_on = "real"`` spec leaves out the sim-source fields, and ``sim_seed``, ``rollout``,
+        ``horizons`` and ``filtered_oracle`` appear only when not at their defaults: a spec written
+        before these options existed keeps its key.
         """
         d = asdict(self)
         d["model_options"] = dict(self.model_options)
-        if self.sim_seed == 0:
-            d.pop("sim_seed")
+        d["horizons"] = list(self.horizons)
+        for key, default in (("sim_seed", 0), ("rollout", True), ("horizons", list(DEFAULT_HORIZONS)),
+                             ("filtered_oracle", True)):
+            if d[key] == default:
+                d.pop(key)
         if self.train_on == "real":
             for key in ("train_on", "sim_source", "sim_source_sha256"):
                 d.pop(key)
@@ -133,6 +145,7 @@ def expand(cfg: dict, where: str, base_dir: Path | None = None) -> SweepConfig:
     split = sweep.get("split", "time")
     if split not in ("time", "sequence"):
         raise ConfigError(f"{where}: [sweep] split must be 'time' or 'sequence', got {split!r}")
+    extras = _evaluation_options(sweep, where)
 
     train_on = _as_list(sweep.get("train_on", ["real"]), "train_on", where, str)
     for t in train_on:
@@ -170,8 +183,24 @@ def expand(cfg: dict, where: str, base_dir: Path | None = None) -> SweepConfig:
             for t, (src, src_sha) in sims:
                 specs.append(RunSpec(model, dataset, int(seed), float(frac), split, sweep.get("test_seq"),
                                      tuple(zip(keys, values)), t, *((src, src_sha) if t != "real" else (DEFAULT_SIM_SOURCE, "")),
-                                     int(sim_seed)))
+                                     int(sim_seed), **extras))
     return SweepConfig(sweep.get("name", Path(where).stem), specs, where)
+
+
+def _evaluation_options(sweep: dict, where: str) -> dict:
+    """``rollout``, ``horizons`` and ``filtered_oracle`` of a [sweep] table, checked."""
+    out = {}
+    for key in ("rollout", "filtered_oracle"):
+        if key in sweep:
+            if not isinstance(sweep[key], bool):
+                raise ConfigError(f"{where}: [sweep] {key} must be true or false, got {sweep[key]!r}")
+            out[key] = sweep[key]
+    if "horizons" in sweep:
+        ks = _as_list(sweep["horizons"], "horizons", where, int)
+        if not ks or any(k < 1 for k in ks) or len(set(ks)) != len(ks):
+            raise ConfigError(f"{where}: [sweep] horizons must be distinct frame counts >= 1, got {ks}")
+        out["horizons"] = tuple(sorted(int(k) for k in ks))
+    return out
 
 
 def _resolve_sim_source(source: str, where: str, base_dir: Path | None) -> tuple[str, str]:

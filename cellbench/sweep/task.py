@@ -34,6 +34,8 @@ def _run_config(spec: dict, data_paths: list[str]):
         seed=spec["seed"], model_options=nest(spec.get("model_options") or {}),
         train_fraction=spec.get("train_fraction", 1.0), train_on=spec.get("train_on", "real"),
         sim_source=spec.get("sim_source", RunConfig.sim_source), sim_seed=spec.get("sim_seed", 0),
+        rollout=spec.get("rollout", True), horizons=tuple(spec.get("horizons", RunConfig.horizons)),
+        filtered_oracle=spec.get("filtered_oracle", True),
     )
 
 
