@@ -114,7 +114,8 @@ def run(
     if kr:
         console.print(
             f"kernel recovery (test frames, block 1 head mean): Spearman(alpha, |F_ij|) = {kr['spearman_force']:.3f} "
-            f"vs -r_ij reference {kr['spearman_force_ref']:.3f}; AUROC in range {kr['auroc_in_range']:.3f} vs "
+            f"vs -r_ij reference {kr['spearman_force_ref']:.3f} (a ceiling: |F| falls with r) and the prior's own "
+            f"{kr.get('spearman_force_prior', float('nan')):.3f}; AUROC in range {kr['auroc_in_range']:.3f} vs "
             f"{kr['auroc_in_range_ref']:.3f}; recovered range {kr['recovered_range_um']:.3g} um vs true "
             f"{kr['true_range_um']:.3g} um")
     s2r = m.get("sim2real")
