@@ -35,6 +35,8 @@ COMMANDS: dict[str, Command] = {
                      "Run a grid of models x datasets x seeds x options on Dask; finished runs are skipped."),
     "leaderboard": Command("cellbench.commands.sweep:leaderboard",
                            "Write the leaderboard tables and pages from a sweep's results folder."),
+    "tune": Command("cellbench.commands.tune:tune",
+                    "Tune a learned model with the same random-search budget as every other, on the validation block."),
     "prior": Command("cellbench.commands.prior:prior",
                      "Estimate S(k), C(k) and c(r) of a tracks file or a simulator preset."),
     "simulate": Command("cellbench.commands.simulate:simulate",

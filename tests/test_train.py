@@ -171,8 +171,11 @@ def test_pipeline_on_a_simulated_preset_writes_the_run_folder(tmp_path, monkeypa
               "loss.png", "attention.png", "history.json", "model.json"):
         assert (tmp_path / "run" / f).exists(), f
     m = json.loads((tmp_path / "run" / "metrics.json").read_text())
-    assert set(m["references"]) == {"zero", "const-velocity", "oracle"}
+    # an active preset: the filtered oracle is scored beside the oracle, the denominator of the second ratio
+    assert set(m["references"]) == {"zero", "const-velocity", "oracle", "filtered-oracle"}
     assert m["references"]["oracle"]["oracle_ratio"] == pytest.approx(1.0)
+    assert m["references"]["filtered-oracle"]["filtered_oracle_ratio"] == pytest.approx(1.0)
+    assert m["training"]["epoch_cap"] == 2 and m["training"]["cap_bound"] == (m["training"]["best_epoch"] == 1)
     kr = m["kernel_recovery"]
     assert -1 <= kr["spearman_force"] <= 1 and -1 <= kr["spearman_force_ref"] <= 1
     assert 0.5 < kr["auroc_in_range_ref"] <= 1.0  # closer pairs are the interacting ones

@@ -218,7 +218,9 @@ def run(cfg: RunConfig, out_dir: Path | None = None, progress: bool = False, ove
     if learned:
         from cellbench.evaluation import run_outputs
 
-        metrics["training"] = {"best_epoch": model.fit_result.best_epoch, "epochs_run": len(model.fit_result.history)}
+        fr, cap = model.fit_result, model.train_cfg.epochs
+        metrics["training"] = {"best_epoch": fr.best_epoch, "epochs_run": len(fr.history), "epoch_cap": cap,
+                               "cap_bound": bool(fr.best_epoch == cap - 1)}  # the last epoch was still the best
         timing["training_seconds"] = model.fit_result.seconds
         att = model.attention_table(data, split="test")
         if att is not None and sim:

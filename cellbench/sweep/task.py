@@ -13,25 +13,14 @@ import traceback
 from pathlib import Path
 
 
-def nest(options: dict) -> dict:
-    """``{"train.eta_max": 0.1, "gamma": 1}`` -> ``{"train": {"eta_max": 0.1}, "gamma": 1}``."""
-    out: dict = {}
-    for key, value in options.items():
-        *parents, leaf = key.split(".")
-        node = out
-        for p in parents:
-            node = node.setdefault(p, {})
-        node[leaf] = value
-    return out
-
-
 def _run_config(spec: dict, data_paths: list[str]):
     """The :class:`~cellbench.runs.pipeline.RunConfig` of a spec dict (:meth:`RunSpec.to_dict`)."""
     from cellbench.runs.pipeline import RunConfig
+    from cellbench.train.build import nest_options
 
     return RunConfig(
         model=spec["model"], data=tuple(data_paths), split=spec["split"], test_seq=spec.get("test_seq"),
-        seed=spec["seed"], model_options=nest(spec.get("model_options") or {}),
+        seed=spec["seed"], model_options=nest_options(spec.get("model_options") or {}),
         train_fraction=spec.get("train_fraction", 1.0), train_on=spec.get("train_on", "real"),
         sim_source=spec.get("sim_source", RunConfig.sim_source), sim_seed=spec.get("sim_seed", 0),
         rollout=spec.get("rollout", True), horizons=tuple(spec.get("horizons", RunConfig.horizons)),

@@ -34,3 +34,16 @@ def build(name: str, **options) -> Predictor:
 
         return LearnedModel(factory, **options)
     return factory(**options)
+
+
+def nest_options(options: dict) -> dict:
+    """Dotted option names as sweeps and tuning write them -> :func:`build`'s nested options:
+    ``{"train.eta_max": 0.1, "gamma": 1}`` -> ``{"train": {"eta_max": 0.1}, "gamma": 1}``."""
+    out: dict = {}
+    for key, value in options.items():
+        *parents, leaf = key.split(".")
+        node = out
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[leaf] = value
+    return out

@@ -68,11 +68,11 @@ class TrainConfig:
     lanes : frames per batch (parallel streams). bptt_frames : frames between detaches.
     patience : epochs without a better validation NLL before stopping.
     eta_max : final weight of KL(alpha || pi); 0 disables it. warmup_fraction : share of the
-    steps over which eta rises. kl_reduce : 'mean' or 'sum' within each target's edges.
+    steps over which eta rises. kl_reduce : 'mean' or 'sum' (eq. 6 as written) within each target's edges.
     grad_clip : max gradient norm. progress : show a progress bar over epochs.
     """
 
-    epochs: int = 30
+    epochs: int = 60
     lr: float = 5e-3
     lanes: int = 4
     bptt_frames: int = 4
@@ -129,10 +129,15 @@ def eta_schedule(step: int, total_steps: int, eta_max: float, warmup_fraction: f
     return float(eta_max * 0.5 * (1.0 - math.cos(math.pi * u)))
 
 
-def attention_kl(attention: list[Tensor], batch, gamma: float, reduce: str = "mean") -> Tensor:
-    """KL(alpha || pi) averaged over graph blocks; self-loop-only nodes are left out."""
+def attention_kl(attention: list[Tensor], batch, gamma: float, reduce: str = "mean",
+                 c_tilde: Tensor | None = None) -> Tensor:
+    """KL(alpha || pi) averaged over graph blocks; self-loop-only nodes are left out.
+
+    ``c_tilde`` (n_edges,): the prior values pi is built from, default ``batch.c_tilde``; a model
+    with ``prior_edge_values(batch)`` (physattn) gives the values its logits use.
+    """
     target = batch.edge_index[1]
-    pi = prior_distribution(batch.c_tilde, target, batch.n_nodes, gamma)
+    pi = prior_distribution(batch.c_tilde if c_tilde is None else c_tilde, target, batch.n_nodes, gamma)
     kls = [kl_to_prior(a, pi, target, batch.n_nodes, batch.has_neighbour, reduce) for a in attention]
     return torch.stack(kls).mean()
 
@@ -276,6 +281,7 @@ def _fit(model, frames: list[list[FrameData]], cfg: TrainConfig, seed: int, kl_g
     total_steps = steps_per_epoch * cfg.epochs
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     use_kl = kl_gamma is not None and cfg.eta_max > 0
+    prior_values = getattr(model, "prior_edge_values", None)  # the prior the model's logits see, if it says
     has_val = any(bool((f.split == SPLIT_CODE["val"]).any()) for seq in frames for f in seq)
     best = (math.inf, -1, copy.deepcopy(model.state_dict()))
     if init_state is not None and has_val:
@@ -316,7 +322,8 @@ def _fit(model, frames: list[list[FrameData]], cfg: TrainConfig, seed: int, kl_g
                         nll_sum = nll_sum + nll.sum()
                         n_valid += int(m.sum())
                     if use_kl and pred.attention:
-                        kl_terms.append(attention_kl(pred.attention, batch, kl_gamma, cfg.kl_reduce))
+                        kl_terms.append(attention_kl(pred.attention, batch, kl_gamma, cfg.kl_reduce,
+                                                     None if prior_values is None else prior_values(batch)))
                 if n_valid == 0 and not kl_terms:
                     state.detach()
                     continue
