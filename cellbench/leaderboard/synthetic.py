@@ -54,8 +54,16 @@ def variant_name(opts: dict) -> str:
              (False, False): "neither (TransformerConv + LSTM)"}[(bias, kl)]
     if bias or kl:
         parts += ", abs(c) prior" if o["prior_transform"] == "abs" else ", signed C~"
-        if o["gamma"] != DEFAULT_PHYSATTN["gamma"]:
+        if o.get("prior_scale", "robust") == "standardized":
+            parts += " standardized per frame"
+        if bias and o.get("learn_gamma"):
+            parts += f", gamma learned from {o.get('gamma_init', 0.1):g}"
+        elif o["gamma"] != DEFAULT_PHYSATTN["gamma"]:
             parts += f", gamma {o['gamma']:g}"
+        if kl and o.get("train.kl_reduce", "mean") == "sum":
+            parts += f", KL summed (eq. 6), eta {o['train.eta_max']:g}"
+        elif kl and o["train.eta_max"] != DEFAULT_PHYSATTN["train.eta_max"]:
+            parts += f", eta {o['train.eta_max']:g}"
     return parts
 
 

@@ -51,14 +51,19 @@ class LearnedModel:
         only through the KL term toward :math:`\pi = \operatorname{softmax}(\gamma \tilde C)`
         (eq. 4, same gamma), the "KL only" ablation. (Setting gamma = 0 instead would also make
         :math:`\pi` uniform: KL toward uniform attention, not toward the prior.)
-    train : :class:`~cellbench.train.loop.TrainConfig` options (epochs, lr, eta_max, ...).
+    train : :class:`~cellbench.train.loop.TrainConfig` options (epochs, lr, eta_max, kl_reduce, ...).
+    prior_scale, learn_gamma, gamma_init : networks with a prior only, passed to the network
+        (:class:`~cellbench.models.physattn.PhysAttnNet`): ``'standardized'`` z-scores C~ per frame,
+        ``learn_gamma`` learns the prior's weight per head and block from ``gamma_init``; the scale
+        training chose is in :meth:`config` (``prior_scale``).
     """
 
     uses_prior = False
 
     def __init__(self, net: type[GraphTemporalNet], hidden: int = 32, heads: int = 2, gamma: float = 1.0,
                  heteroscedastic: bool = False, n_lags: int = 2, r_cut_um: float | None = None,
-                 prior_transform: str = "signed", prior_bias: bool = True, train: TrainConfig | dict | None = None):
+                 prior_transform: str = "signed", prior_bias: bool = True, train: TrainConfig | dict | None = None,
+                 prior_scale: str = "robust", learn_gamma: bool = False, gamma_init: float = 0.1):
         self.net_class = net
         self.conv = net.conv
         self.uses_prior = net.supports_edge_bias
@@ -72,6 +77,7 @@ class LearnedModel:
         if not isinstance(prior_bias, bool):
             raise ConfigError(f"prior_bias {prior_bias!r}: must be true or false")
         self.prior_bias = prior_bias
+        self.prior_options = {"prior_scale": prior_scale, "learn_gamma": learn_gamma, "gamma_init": float(gamma_init)}
         if isinstance(train, dict):
             train = TrainConfig(**train)
         self.train_cfg = train or TrainConfig()
@@ -106,7 +112,7 @@ class LearnedModel:
         self.net_cfg = NetConfig(n_features=len(node_feature_names(self.n_lags, has_radius)), hidden=self.hidden,
                                  heads=self.heads, gamma=self.gamma if self.uses_prior and self.prior_bias else 0.0,
                                  heteroscedastic=self.heteroscedastic)
-        self.net = self.net_class(self.net_cfg)
+        self.net = self.net_class(self.net_cfg, **self.prior_options) if self.uses_prior else self.net_class(self.net_cfg)
         kl_gamma = self.gamma if self.uses_prior else None
         self.fit_result = fit(self.net, frames, self.train_cfg, seed, kl_gamma=kl_gamma, on_epoch=on_epoch,
                               init_state=init_state)
@@ -169,4 +175,5 @@ class LearnedModel:
                 "r_cut_um": self.r_cut_um, "n_lags": self.n_lags, "scaler": self.scaler.to_dict(),
                 "prior_transform": self.prior_transform if self.uses_prior else None,
                 "prior_bias": self.prior_bias if self.uses_prior else None,
-                "prior": None if self.prior is None else self.prior.summary()}
+                "prior": None if self.prior is None else self.prior.summary(),
+                "prior_scale": self.net.prior_scale_report() if hasattr(self.net, "prior_scale_report") else None}
