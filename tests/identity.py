@@ -28,7 +28,7 @@ PRESETS = ("free-abp", "passive-wca", "passive-yukawa", "abp-wca", "microwell-hs
 MODELS = ("zero", "const-velocity", "mean", "ar", "oracle", "lstm", "gat", "transformer", "physattn")
 RUN_PRESET = "microwell-hsc"
 TIMING_KEYS = ("seconds",)
-NO_EXTRAS = ("--no-rollout", "--no-filtered-oracle")
+NO_EXTRAS = ("--no-rollout", "--no-filtered-oracle", "--no-probes")
 """Sections added after the table was recorded (rollouts, the filtered oracle) are skipped: they add
 minutes to these runs and no recorded value; tests/test_rollout_section.py and test_determinism cover them."""
 

@@ -74,3 +74,23 @@ def distribution_table(section: dict, dataset: str) -> Table:
     if section.get("floor"):
         table.add_row("floor", *[_cell(section["floor"][k]) for k in keys])
     return table
+
+
+def probe_table(section: dict, dataset: str) -> Table:
+    """Per model: the learned two-body response against the simulator's (relative L2, range error in um,
+    sign changes) over the distances the data hold, and the additivity error in %."""
+    truth = section.get("truth")
+    title = (f"{dataset}: force-law probes, two-body response on {len(section['grid_r_um'])} distances in "
+             f"[{section['grid_r_um'][0]:.3g}, {section['grid_r_um'][-1]:.3g}] um")
+    table = Table(title=title, caption=("truth: the simulator's noise-free response, range "
+                                        f"{truth['range_um']:.3g} um" if truth else "real data: no true force law")
+                  + "; errors over r >= the closest distance the data hold", caption_justify="left")
+    for col in ("model", "response rel. L2", "range (um)", "range error (um)", "sign changes", "additivity error (%)"):
+        table.add_column(col, justify="left" if col == "model" else "right", no_wrap=True)
+    for name, m in section["models"].items():
+        e = m.get("errors_seen") or m.get("errors") or {}
+        add = (m.get("additivity") or {}).get("error_pct")
+        rng = e.get("range_um")
+        table.add_row(name, _cell(e.get("rel_l2")), _cell(rng), _cell(e.get("range_error_um")),
+                      "-" if e.get("sign_changes") is None else str(e["sign_changes"]), _cell(add))
+    return table

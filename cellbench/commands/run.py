@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from cellbench.commands.console import console, distribution_table, metrics_table, rollout_table
+from cellbench.commands.console import console, distribution_table, metrics_table, probe_table, rollout_table
 from cellbench.commands.options import positive
 from cellbench.errors import ConfigError
 from cellbench.models.registry import MODELS
@@ -79,6 +79,8 @@ def run(
     horizons: Annotated[str, typer.Option(help="Rollout horizons k in frames, comma-separated.")] = "1,2,4,8,16",
     filtered_oracle: Annotated[bool, typer.Option(help="On active simulated data also score the filtered oracle "
                               "(the best prediction from observed positions; the second ratio column).")] = True,
+    probes: Annotated[bool, typer.Option(help="Probe every model's learned force law: its two-body response over "
+                      "distance (um) and additivity, beside the simulator's own on simulated data (probes.png).")] = True,
     out: Annotated[Optional[Path], typer.Option(help="Run folder (default runs/MODEL-DATASET-SPLIT-seedS).")] = None,
     overwrite: Annotated[bool, typer.Option(help="The run folder holds another run: remove that run's files (and only "
                          "those) when the new ones are ready. Without it such a folder is refused; the same run "
@@ -105,7 +107,7 @@ def run(
     cfg = RunConfig(model=model, data=items, split=split, test_seq=test_seq, seed=seed, sim_seed=sim_seed,
                     pixel_um=pixel_um, model_options=options, train_fraction=train_fraction, train_on=TrainOn(train_on).value,
                     sim_source=sim_source, rollout=rollout, horizons=parse_horizons(horizons),
-                    filtered_oracle=filtered_oracle)
+                    filtered_oracle=filtered_oracle, probes=probes)
     result = run_pipeline(cfg, out, progress=True, overwrite=overwrite)
     m = result.metrics
     title = f"{m['dataset']}: test split ({m['split']} split), displacements in um per frame"
@@ -124,6 +126,8 @@ def run(
                          f"{q['real_train_rows']})" for q in s2r["sequences"])
         console.print(f"trained on {s2r['train_on']}: simulation {seqs}; pretrained model on the simulation's test "
                       f"block: R2 {s2r['sim_test']['r2']:.3f}")
+    if "probes" in m:
+        console.print(probe_table(m["probes"], m["dataset"]))
     if "rollout" in m:
         console.print(rollout_table(m["rollout"], m["dataset"]))
     if "distribution" in m:

@@ -25,6 +25,18 @@ DYNAMICS_COLUMNS = [
     *[(f"dist_{key}", f"{key.replace('_', ' ')} distance", "min") for key in DIST_KEYS],
 ]
 """(column, label, better) of the dynamics table; k in frames."""
+INTERACTION_COLUMNS = [
+    ("probe_rel_l2", "two-body response rel. L2", "min"),
+    ("probe_range_error_um", "response range error (um)", "min"),
+    ("probe_sign_changes", "sign changes (truth: see caption)", "none"),
+    ("probe_additivity_pct", "additivity error (%)", "min"),
+    ("kr_spearman_force", "attn Spearman with abs F", "max"),
+    ("kr_spearman_force_ref", "-r Spearman with abs F (reference)", "none"),
+    ("kr_spearman_force_prior", "prior C~ Spearman with abs F (reference)", "none"),
+    ("kr_auroc_in_range", "attn AUROC in range", "max"),
+    ("kr_recovered_range_um", "recovered range (um)", "none"),
+]
+"""(column, label, better) of the interaction table: the force-law probes beside the attention metric."""
 CURVE_HORIZONS = (1, 2, 4, 8, 16)
 CURVE_KEYS = [f"roll_{q}_k{k}" for q in ("rmse_um", "rmse_over_zero") for k in CURVE_HORIZONS]
 """Summary-only columns: the growth curves drawn by :func:`rollout_growth_png`."""
@@ -46,7 +58,32 @@ def dynamics_columns(metrics: dict, name: str) -> dict:
                     out[f"roll_{q}_k{k}"] = float(v)
     dist = ((metrics.get("distribution") or {}).get("models") or {}).get(name) or {}
     out.update({f"dist_{k}": float(dist[k]) for k in DIST_KEYS if dist.get(k) is not None})
+    out.update(probe_columns(metrics, name))
     return out
+
+
+def probe_columns(metrics: dict, name: str) -> dict:
+    """The force-law probe columns of model ``name`` (errors over the distances the data hold)."""
+    probes = metrics.get("probes") or {}
+    m = (probes.get("models") or {}).get(name)
+    if not m:
+        return {}
+    e = m.get("errors_seen") or m.get("errors") or {}
+    cols = {"probe_rel_l2": e.get("rel_l2"), "probe_range_error_um": e.get("range_error_um"),
+            "probe_sign_changes": e.get("sign_changes"),
+            "probe_additivity_pct": (m.get("additivity") or {}).get("error_pct")}
+    return {k: float(v) for k, v in cols.items() if v is not None}
+
+
+def interaction_caption(records_truth: str = "") -> str:
+    """What the interaction table's columns mean, under it."""
+    return ("Force-law probes: each model's predicted displacement of a cell along the axis to one neighbour at "
+            "distance r, minus its prediction without the neighbour (stationary histories, 4 orientations, 48 "
+            "distances in [0.3, 3] x the interaction range), against the simulator's own noise-free two-body "
+            "response over one frame (self-propulsion removed): relative L2 error and range error (where the "
+            "response falls below 5 % of its peak), over the distances the data hold; additivity: the response "
+            "to two neighbours against the sum of single responses. The oracle row is the simulator answering "
+            "the probe (errors ~0: the probe's own check)." + (f" {records_truth}" if records_truth else ""))
 
 
 def floor_row(metrics: dict) -> dict:
@@ -110,5 +147,5 @@ def dynamics_caption(cells_rule: str | None = None) -> str:
     return text
 
 
-__all__ = ["DYNAMICS_COLUMNS", "CURVE_KEYS", "rollout_growth_png", "DIST_FLOOR_LABEL", "dynamics_columns", "floor_row", "fill_filtered_oracle_ratio",
+__all__ = ["INTERACTION_COLUMNS", "probe_columns", "interaction_caption", "DYNAMICS_COLUMNS", "CURVE_KEYS", "rollout_growth_png", "DIST_FLOOR_LABEL", "dynamics_columns", "floor_row", "fill_filtered_oracle_ratio",
            "dynamics_caption"]

@@ -16,7 +16,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from cellbench.leaderboard.dynamics import DYNAMICS_COLUMNS, dynamics_caption
+from cellbench.leaderboard.dynamics import DYNAMICS_COLUMNS, INTERACTION_COLUMNS, dynamics_caption, interaction_caption
 from cellbench.models import registry
 from cellbench.leaderboard.tables import (NOISE_FLOOR_LABEL, ORACLES, REFERENCE_MODELS, collect, dataset_slug, fmt_mean_ci,
                                           interval_line, markdown_table, provenance, real_trained, seed_interval,
@@ -291,6 +291,10 @@ def synthetic_page(records: list[dict]) -> str:
         if len(dyn.split("\n")) > 2 and "|---" in dyn:
             parts += [f"### Rollouts and distribution statistics on {dataset}", "", dyn, "", dynamics_caption(), "",
                       f"![RMSE(k) growth, {dataset}]({dataset_slug(dataset)}_rollout.png)", ""]
+        inter = markdown_table(main, dataset, 1.0, columns=INTERACTION_COLUMNS)
+        if len(inter.split("\n")) > 2 and "|---" in inter:
+            parts += [f"### Interactions on {dataset}: force-law probes and attention", "", inter, "",
+                      interaction_caption(), ""]
         ab = ablation_table(df, summary, dataset)
         if ab:
             parts += [f"### physattn ablation on {dataset}", "", ab, ""]

@@ -26,41 +26,14 @@ import pandas as pd
 
 from cellbench.io import write_atomic, write_atomic_with
 from cellbench.evaluation.figures import png_bytes, pyplot
-from cellbench.leaderboard.dynamics import (CURVE_KEYS, DIST_FLOOR_LABEL, DYNAMICS_COLUMNS, dynamics_caption, dynamics_columns,
+from cellbench.leaderboard.columns import ATTENTION_CEILING_LINE, COLUMNS  # noqa: F401 (re-exported)
+from cellbench.leaderboard.dynamics import (CURVE_KEYS, DIST_FLOOR_LABEL, INTERACTION_COLUMNS, interaction_caption, DYNAMICS_COLUMNS, dynamics_caption, dynamics_columns,
                                             fill_filtered_oracle_ratio, floor_row, rollout_growth_png)
 from cellbench.leaderboard.intervals import (bootstrap_columns, bootstrap_line, interval_line,  # noqa: F401
                                              seed_interval, seeds_cell, split_sim_seed)
 from cellbench.models import registry
 from cellbench.sweep import store
 
-# (metric key in metrics["test"], column label, better: "min" | "max" | "one")
-COLUMNS = [
-    ("rmse_dx_um", "RMSE dx (um)", "min"),
-    ("rmse_dy_um", "RMSE dy (um)", "min"),
-    ("rmse_abs_d_um", "RMSE abs d (um)", "min"),
-    ("mae_abs_d_um", "MAE abs d (um)", "min"),
-    ("r2", "R2", "max"),
-    ("boot_r2_halfwidth", "R2 bootstrap ± (test frames)", "none"),
-    ("boot_rmse_halfwidth_um", "RMSE bootstrap ± (um)", "none"),
-    ("nll", "NLL", "min"),
-    ("coverage_90", "cov. 90% ellipse", "nominal90"),
-    ("skill_vs_zero", "skill vs zero", "max"),
-    ("skill_vs_const_velocity", "skill vs const-vel.", "max"),
-    ("oracle_ratio", "RMSE / oracle RMSE", "min"),
-    ("filtered_oracle_ratio", "RMSE / filtered-oracle RMSE", "min"),
-    ("r2_of_oracle", "R2 / oracle R2", "max"),
-    ("kr_spearman_force", "attn Spearman with abs F", "max"),
-    ("kr_spearman_force_ref", "-r Spearman with abs F (reference)", "none"),
-    ("kr_spearman_force_prior", "prior C~ Spearman with abs F (reference)", "none"),
-    ("kr_auroc_in_range", "attn AUROC in range", "max"),
-    ("kr_recovered_range_um", "recovered range (um)", "none"),
-]
-ATTENTION_CEILING_LINE = (
-    "Attention columns: on force-bearing edges |F_ij| falls strictly with r, so ranking edges by -r_ij already "
-    "gives Spearman 1 there; the -r column is a ceiling that any distance-based ranking reaches, not a bar "
-    "attention can clear by learning the force law (attention sums to one per cell while forces add, and the "
-    "value path can carry the force without attention ranking by it). The prior's own Spearman shows how much "
-    "of an attention score is the prior. The force-law probes (interaction table) test the learned response instead.")
 REFERENCE_MODELS = registry.names("reference", "oracle")
 ORACLES = registry.names("oracle")
 """Models that read the simulator's truth (oracle, filtered-oracle): never marked best."""
@@ -209,7 +182,7 @@ def _flat(metrics: dict) -> dict:
 def summarize(df: pd.DataFrame, by: tuple[str, ...] = ("dataset", "label", "train_fraction")) -> pd.DataFrame:
     """Long table: one row per group and metric with mean, ci95 and the seeds behind them (:func:`seed_interval`)."""
     out = []
-    metric_keys = [k for k, _, _ in COLUMNS + DYNAMICS_COLUMNS if k in df.columns]
+    metric_keys = list(dict.fromkeys(k for k, _, _ in COLUMNS + DYNAMICS_COLUMNS + INTERACTION_COLUMNS if k in df.columns))
     metric_keys += [k for k in ("boot_block_len_frames", *CURVE_KEYS) if k in df.columns]  # captions and plots only
     for keys, group in df.groupby(list(by), sort=False):
         for k in metric_keys:
@@ -382,9 +355,12 @@ def write_leaderboards(records: list[dict], out: Path, title: str = "cellbench l
         parts = [f"# {title}: {dataset}", ""]
         for frac in fractions:
             parts += [f"## training fraction {frac:g}", "", markdown_table(summary, dataset, frac), ""]
-            dyn = markdown_table(summary, dataset, frac, columns=DYNAMICS_COLUMNS)
-            if "|" in dyn.split("\n")[0] and len(dyn.split("\n")) > 2:
-                parts += ["### Rollouts and distribution statistics", "", dyn, "", dynamics_caption(), ""]
+            for heading, columns, caption in (("Rollouts and distribution statistics", DYNAMICS_COLUMNS, dynamics_caption()),
+                                              ("Interactions: force-law probes and attention", INTERACTION_COLUMNS,
+                                               interaction_caption())):
+                table = markdown_table(summary, dataset, frac, columns=columns)
+                if len(table.split("\n")) > 2 and "|---" in table:
+                    parts += [f"### {heading}", "", table, "", caption, ""]
         if has_growth:
             parts += [f"![RMSE(k) growth, {dataset}]({growth.name})", ""]
         parts += [provenance(df, dataset), ""]

@@ -22,7 +22,7 @@ from cellbench.io import write_atomic
 
 FLOOR_SEED_OFFSET = 1
 """The distribution floor's simulation seed: the data's simulation seed + this."""
-DYNAMICS_FILES = ("rollout.png", *(f"distribution_{k}.png" for k in KEYS))
+DYNAMICS_FILES = ("rollout.png", *(f"distribution_{k}.png" for k in KEYS), "probes.png")
 """Files :func:`dynamics_sections` may add to a run folder."""
 
 NOT_ROLLED = ("filtered-oracle",)
@@ -94,8 +94,18 @@ def dynamics_sections(predictors: dict, data: Dataset, horizons, seed: int = 0,
     return sections, files
 
 
+def probe_outputs(predictors: dict, data: Dataset) -> tuple[dict, dict]:
+    """(``{"probes": ...}``, ``{"probes.png": writer}``): every predictor's two-body response and
+    additivity beside the simulator's (:mod:`cellbench.evaluation.probe_section`; curves only on real data)."""
+    from cellbench.evaluation.probe_plot import probe_png
+    from cellbench.evaluation.probe_section import probe_section
+
+    section = probe_section({name: p for name, (p, _) in predictors.items()}, data)
+    return {"probes": section}, {"probes.png": _writer(probe_png(section, data.name))}
+
+
 def _writer(png: bytes):
     return lambda path: write_atomic(path, png)
 
 
-__all__ = ["DYNAMICS_FILES", "NOT_ROLLED", "is_active", "dynamics_sections"]
+__all__ = ["DYNAMICS_FILES", "NOT_ROLLED", "is_active", "dynamics_sections", "probe_outputs", "floor_simulations"]

@@ -39,7 +39,7 @@ from cellbench.data.readers import read_tracks
 from cellbench.models.registry import MODELS
 from cellbench.train.build import build
 from cellbench.runs.sim2real import DEFAULT_SIM_SOURCE, check_train_on, train_learned
-from cellbench.runs.dynamics import DYNAMICS_FILES, dynamics_sections, is_active
+from cellbench.runs.dynamics import DYNAMICS_FILES, dynamics_sections, is_active, probe_outputs
 from cellbench.runs.simulated import dataset_noise_floor, is_preset, load_simulated
 from cellbench.evaluation.rollouts import HORIZONS
 from cellbench.data.splits import blocks_to_dicts
@@ -67,6 +67,7 @@ class RunConfig:
     rollout : also roll every predictor out on the test blocks (:mod:`cellbench.runs.dynamics`)
     at ``horizons`` (frames). filtered_oracle : on active simulated data also score the
     filtered oracle (:mod:`cellbench.models.filtered_oracle`), the denominator of the second ratio.
+    probes : also probe every predictor's two-body response and additivity (force-law probes).
     """
 
     model: str
@@ -84,6 +85,7 @@ class RunConfig:
     rollout: bool = True
     horizons: tuple[int, ...] = HORIZONS
     filtered_oracle: bool = True
+    probes: bool = True
 
 
 @dataclass
@@ -215,6 +217,12 @@ def run(cfg: RunConfig, out_dir: Path | None = None, progress: bool = False, ove
         metrics.update(sections)
         extra_files.update(files)
         timing["rollout_seconds"] = time.perf_counter() - t_roll
+    if cfg.probes:
+        t_probe = time.perf_counter()
+        sections, files = probe_outputs(predictors, data)
+        metrics.update(sections)
+        extra_files.update(files)
+        timing["probe_seconds"] = time.perf_counter() - t_probe
     if learned:
         from cellbench.evaluation import run_outputs
 
