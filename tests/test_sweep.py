@@ -125,3 +125,23 @@ def test_evaluation_options_reach_the_run_config_and_keep_default_keys(tmp_path,
     for bad in ("rollout = 1\n", "horizons = [0]\n", "horizons = [2, 2]\n", "filtered_oracle = 'no'\n"):
         with pytest.raises(ConfigError, match="sweep"):
             load_sweep(_sweep_file(tmp_path, ["ar"], [0], ["walk.parquet"], bad))
+
+
+def test_a_simulated_sweep_shows_the_interaction_table(tmp_path, monkeypatch):
+    """End to end on a preset: the probes run in every sweep run and the board's interaction table
+    shows the probe's own check (the oracle answers with the simulator: error 0) and the zero model (error 1)."""
+    monkeypatch.setenv("CELLBENCH_CACHE", str(tmp_path / "cache"))
+    cfg = load_sweep(_sweep_file(tmp_path, ["zero", "oracle"], [0], ["preset:default"],
+                                 "rollout = false\nfiltered_oracle = false\n"))
+    summary = run_sweep(cfg, tmp_path / "res", n_workers=1)
+    assert (summary.done, summary.failed) == (2, 0), summary.errors
+    records = ResultStore(tmp_path / "res").records()
+    written = write_leaderboards(records, tmp_path / "lb")
+    md = next(p for p in written if p.suffix == ".md").read_text()
+    assert "### Interactions: force-law probes and attention" in md
+    table = md.split("### Interactions")[1]
+    zero_row = next(l for l in table.splitlines() if l.startswith("| zero |"))
+    oracle_row = next(l for l in table.splitlines() if l.startswith("| oracle |"))
+    assert zero_row.split("|")[3].strip().strip("*") == "1"  # relative L2 of a flat zero response
+    assert float(oracle_row.split("|")[3].strip().strip("*")) < 1e-6
+    assert all("rollout" not in r["metrics"] for r in records)
