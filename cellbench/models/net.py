@@ -12,7 +12,9 @@ subclass (as PyG's ``BasicGNN.init_conv``), one file each:
 - :class:`~cellbench.models.physattn.PhysAttnNet`: :class:`~cellbench.models.physattn_conv.PhysAttnConv`,
   the prior :math:`\gamma \tilde C_{ij}` added to the logits (the paper's method);
 - :class:`~cellbench.models.transformer.TransformerNet`: PyG ``TransformerConv`` (physattn without prior);
-- :class:`~cellbench.models.gat.GATNet`: PyG ``GATConv`` without added self loops;
+- :class:`~cellbench.models.gat.GATNet`: PyG ``GATConv`` with self loops and a residual skip;
+- :class:`~cellbench.models.egnn.EGNNNet`: E(2)-equivariant EGNN blocks (it also replaces the encoder,
+  head and ``forward``: invariants in, a sum of vectors with invariant weights out);
 - :class:`~cellbench.models.lstm.LSTMNet`: no graph (a per-track LSTM on the node features;
   a linear layer stands in for the graph blocks).
 

@@ -159,12 +159,15 @@ declare("oracle", "noise-free dynamics integrated over one frame from the true s
         "cellbench.models.oracle:Oracle", kind="oracle", needs_truth=True)
 declare("lstm", "per-track LSTM on the cell's own past displacements, no graph",
         "cellbench.models.lstm:LSTMNet")
-declare("gat", "two GATConv blocks (no added self loops) + track LSTM, no prior",
+declare("gat", "two GATConv blocks (self loops + residual skip) + track LSTM, no prior",
         "cellbench.models.gat:GATNet")
+declare("egnn", "two E(2)-equivariant EGNN blocks on relative positions + track LSTM on invariants, no prior",
+        "cellbench.models.egnn:EGNNNet")
 declare("transformer", "two plain TransformerConv blocks + track LSTM (physattn without prior and KL)",
         "cellbench.models.transformer:TransformerNet")
 declare("physattn", "the paper's method: TransformerConv + prior gamma*C~ in the logits + KL(alpha||pi), track LSTM",
         "cellbench.models.physattn:PhysAttnNet",
-        defaults={"gamma": 1.0, "prior_bias": True, "prior_transform": "signed", "train": {"eta_max": 0.1}})
+        defaults={"gamma": 1.0, "prior_bias": True, "prior_transform": "signed", "prior_scale": "robust",
+                  "learn_gamma": False, "gamma_init": 0.1, "train": {"eta_max": 0.1, "kl_reduce": "mean"}})
 declare("filtered-oracle", "a particle filter over each heading: true equations, observed positions <= t only",
         "cellbench.models.filtered_oracle:FilteredOracle", kind="oracle", needs_truth=True)
