@@ -59,3 +59,34 @@ def test_collect_adds_the_floor_row_and_the_second_ratio():
     main = markdown_table(summarize(df), "sim:default:seed0")
     assert "RMSE / filtered-oracle RMSE" in main and "R2 bootstrap" in main and "blocks of 5 frames" in main
     assert DIST_FLOOR_LABEL not in main
+
+
+def _probe_record(model: str, label: str, seed: int, r2: float, rel_l2: float) -> dict:
+    probes = {"models": {model: {"errors_seen": {"rel_l2": rel_l2, "range_error_um": 1.0, "sign_changes": 0},
+                                 "additivity": {"error_pct": 5.0}}}}
+    return {"status": "done", "label": label, "finished_at": "t",
+            "spec": {"model": model, "seed": seed, "dataset": ["preset:passive-yukawa"]},
+            "metrics": {"dataset": "sim:passive-yukawa:seed0", "split": "time", "test": {"r2": r2, "rmse_um": 1.0},
+                        "probes": probes}}
+
+
+def test_the_interaction_reading_says_who_recovers_the_force_law_and_whether_the_prior_helps():
+    from cellbench.leaderboard.synthetic import interaction_reading
+
+    recs = []
+    for s in range(3):
+        recs += [_probe_record("transformer", "transformer", s, 0.40 + 0.001 * s, 0.8),
+                 _probe_record("physattn", "physattn", s, 0.39 + 0.001 * s, 0.7),
+                 _probe_record("pairforce", "pairforce", s, 0.45 + 0.002 * s, 0.05 + 0.001 * s)]
+    df = collect(recs)
+    text = interaction_reading(df, summarize(df), "sim:passive-yukawa:seed0")
+    assert "Recovers the force law within 10%" in text and "pairforce (0.051)" in text
+    assert "No physattn variant beats the same network without a prior" in text
+    # a prior that helps on every seed is named
+    better = [_probe_record("physattn", "physattn", s, 0.43 + 0.001 * s, 0.7) for s in range(3)]
+    df2 = collect([r for r in recs if r["label"] != "physattn"] + better)
+    text2 = interaction_reading(df2, summarize(df2), "sim:passive-yukawa:seed0")
+    assert "physattn beats the same network without a prior" in text2 and "+0.0300" in text2
+    # nobody below the threshold
+    df3 = collect([r for r in recs if r["label"] != "pairforce"])
+    assert "No model recovers the force law" in interaction_reading(df3, summarize(df3), "sim:passive-yukawa:seed0")

@@ -174,6 +174,40 @@ def headline_reading(df: pd.DataFrame, summary: pd.DataFrame) -> str:
     return text
 
 
+RECOVERY_THRESHOLD = 0.10
+"""A learned two-body response within this relative L2 error of the truth counts as the force law recovered."""
+
+
+def interaction_reading(df: pd.DataFrame, summary: pd.DataFrame, dataset: str) -> str:
+    """Plain sentences under the interaction table: does any model recover the force law, and does
+    any physattn variant beat the same network without a prior (test R^2, paired)?"""
+    s = summary[(summary.dataset == dataset) & (summary.metric == "probe_rel_l2") & (summary.train_fraction == 1.0)]
+    s = s[~s.label.isin(ORACLES)].dropna(subset=["mean"])
+    parts = []
+    if not s.empty:
+        best = s.loc[s["mean"].idxmin()]
+        won = s[s["mean"] < RECOVERY_THRESHOLD]
+        if won.empty:
+            parts.append(f"No model recovers the force law: the best two-body response, {best.label}'s, is off by "
+                         f"{best['mean']:.2f} (relative L2; {RECOVERY_THRESHOLD:.0%} would count as recovered).")
+        else:
+            names = ", ".join(f"{r.label} ({r['mean']:.3f})" for _, r in won.sort_values("mean").iterrows())
+            parts.append(f"Recovers the force law within {RECOVERY_THRESHOLD:.0%} (relative L2 of the two-body "
+                         f"response): {names}.")
+    variants = [l for l in dict.fromkeys(df[df.dataset == dataset].label) if l.split("[")[0] == "physattn"]
+    better = []
+    for label in variants:
+        d = paired(df, dataset, label, "transformer", "r2")
+        if d[2] and _resolved(*d) > 0:
+            better.append(f"{_variant(label)} ({_diff_text(*d)})")
+    if variants and (df[(df.dataset == dataset)].label == "transformer").any():
+        parts.append("physattn beats the same network without a prior (test R^2, " + _paired_by(df) + ") with: "
+                     + "; ".join(better) + "." if better else
+                     "No physattn variant beats the same network without a prior (TransformerConv, test R^2, "
+                     + _paired_by(df) + ") by an interval that excludes 0.")
+    return ("**Reading.** " + " ".join(parts)) if parts else ""
+
+
 def _variant(label: str) -> str:
     name, opts = options_of(label)
     if name == "transformer" and not opts:  # physattn without any prior is this network exactly
@@ -294,7 +328,7 @@ def synthetic_page(records: list[dict]) -> str:
         inter = markdown_table(main, dataset, 1.0, columns=INTERACTION_COLUMNS)
         if len(inter.split("\n")) > 2 and "|---" in inter:
             parts += [f"### Interactions on {dataset}: force-law probes and attention", "", inter, "",
-                      interaction_caption(), ""]
+                      interaction_caption(), "", interaction_reading(df, summary, dataset), ""]
         ab = ablation_table(df, summary, dataset)
         if ab:
             parts += [f"### physattn ablation on {dataset}", "", ab, ""]
