@@ -171,3 +171,5 @@ declare("physattn", "the paper's method: TransformerConv + prior gamma*C~ in the
                   "learn_gamma": False, "gamma_init": 0.1, "train": {"eta_max": 0.1, "kl_reduce": "mean"}})
 declare("filtered-oracle", "a particle filter over each heading: true equations, observed positions <= t only",
         "cellbench.models.filtered_oracle:FilteredOracle", kind="oracle", needs_truth=True)
+declare("pairforce", "positive control: learned pair force sum_j f(r_ij) e_ji + track LSTM on the active residual",
+        "cellbench.models.pairforce:PairForceNet", defaults={"n_lags": 4})
