@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 results=${1:-results/leaderboards}
-for cfg in synthetic sample-efficiency ablation ablation-bias ablation-gamma ablation-prior interactions hsc hsc-transfer hsc-sim2real; do
+for cfg in synthetic sample-efficiency ablation ablation-bias ablation-gamma ablation-prior ablation-paper interactions hsc hsc-transfer hsc-sim2real; do
   cellbench sweep "leaderboards/configs/$cfg.toml" --results "$results" || echo "sweep $cfg: some runs failed (recorded in $results)"
 done
 cellbench leaderboard "$results" --out leaderboards \

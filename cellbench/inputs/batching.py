@@ -7,7 +7,8 @@ name               shape                        meaning
 =================  ===========================  ==============================================
 ``x``              (n_nodes, n_features)        causal node features (frames <= t only)
 ``edge_index``     (2, n_edges)                 radius graph, source row 0 -> target row 1
-``edge_attr``      (n_edges, 3 + 3 n_rbf)       :func:`edge_features` of the relative position
+``edge_attr``      (n_edges, edge_dim)          :func:`edge_features` (``'rbf'``, edge_dim 3 + 3 n_rbf) or
+                                                :func:`r_only_edge_features` (``'r_only'``, edge_dim 1)
 ``c_tilde``        (n_edges,)                   normalized prior :math:`\tilde C_{ij}` (0 on self loops)
 ``has_neighbour``  (n_nodes,)                   the node has at least one real incoming edge
 ``y``              (n_nodes, 2)                 standardized target (0 where invalid)
@@ -17,8 +18,22 @@ name               shape                        meaning
 Node features (:func:`node_feature_names`): the last ``n_lags`` one-step displacements of the
 track (lag 1 = :math:`x^t - x^{t-1}`), divided by the training target scale and zero-filled,
 with an availability flag each; :math:`\log(1 + n_\mathrm{neighbours})`; and the spot radius
-over :math:`r_\mathrm{cut}` when the table has one. Never the target, never a frame after t,
-never absolute positions or frame indices. Simulator truth is not read here at all.
+over :math:`r_\mathrm{cut}` when the table has one. Never the target, never a frame after t, never
+frame indices. Simulator truth is not read here at all.
+
+Optional inputs (:class:`FeatureOptions`, all off by default; the default adds no column):
+
+- ``edge_features='r_only'``: one edge column, :math:`r_{ij} / r_\mathrm{cut}` (the paper's "edge
+  features, for example :math:`r_{ij}`"), instead of the relative position and its radial basis.
+- ``position_bounds_um``: the absolute position, :func:`scaled_position`, scaled to [0, 1] per axis by
+  a box fixed before the frames are built (the learned predictor passes :func:`position_bounds_um`,
+  the bounding box of the training frames' positions), clipped to [0, 1] outside it.
+- ``walls``: the region boundary of each sequence (:class:`~cellbench.inputs.graphs.Boundaries`);
+  :func:`~cellbench.inputs.graphs.wall_features` gives the signed distance to it over
+  :math:`r_\mathrm{cut}` and the inward unit normal.
+
+Each is a function of the frame-t position and of values fixed before any frame is built, so the
+features stay causal.
 
 Targets are standardized with training statistics only: :math:`\tilde y = (y - m) / s`,
 ``m`` the per-component training mean and ``s`` the pooled training standard deviation (one
@@ -37,11 +52,16 @@ from torch import Tensor
 from cellbench.data.dataset import Dataset
 from cellbench.data.splits import SPLITS
 from cellbench.data.targets import history_um
-from cellbench.inputs.graphs import frame_graphs
+from cellbench.data.tracks import Tracks
+from cellbench.errors import ConfigError
+from cellbench.inputs.graphs import Boundaries, frame_graphs, wall_features
 
 SPLIT_CODE = {name: i for i, name in enumerate(SPLITS)}
 N_RBF = 8
 EDGE_DIM = 3 + 3 * N_RBF
+"""Edge feature size of the default ``'rbf'`` features."""
+EDGE_DIMS = {"rbf": EDGE_DIM, "r_only": 1}
+"""Edge feature size of each ``edge_features`` kind (:class:`FeatureOptions`)."""
 
 
 def track_keys(lane: np.ndarray, track_id: np.ndarray) -> np.ndarray:
@@ -72,6 +92,76 @@ def edge_features(rel_um: np.ndarray, d_um: np.ndarray, r_cut_um: float, n_rbf: 
     phi = np.exp(-0.5 * ((d[:, None] - centres[None, :]) / width) ** 2)
     unit = np.divide(rel_um, d[:, None], out=np.zeros_like(rel_um, dtype=float), where=d[:, None] > 0)
     return np.concatenate([rel_um / r_cut_um, d[:, None] / r_cut_um, phi, phi * unit[:, :1], phi * unit[:, 1:]], axis=1)
+
+
+def r_only_edge_features(d_um: np.ndarray, r_cut_um: float) -> np.ndarray:
+    r"""The paper's edge feature: the distance alone, :math:`e_{ij} = r_{ij} / r_\mathrm{cut}`.
+
+    Returns
+    -------
+    (n_edges, 1) float64, in [0, 1] (0 on self loops).
+    """
+    return np.asarray(d_um, dtype=float)[:, None] / r_cut_um
+
+
+def zero_length_edge_features(edge_dim: int) -> np.ndarray:
+    """Features of a zero-length edge (a cell seen from itself), shape (edge_dim,), for either kind.
+
+    For layers that add self loops and know only ``edge_dim`` (:data:`EDGE_DIMS`).
+    """
+    kinds = [k for k, dim in EDGE_DIMS.items() if dim == edge_dim]
+    if not kinds:
+        raise ValueError(f"edge_dim {edge_dim} matches no edge feature kind; expected one of {EDGE_DIMS}")
+    zero = np.zeros(1)
+    if kinds[0] == "r_only":
+        return r_only_edge_features(zero, 1.0)[0]
+    return edge_features(np.zeros((1, 2)), zero, 1.0)[0]
+
+
+def position_bounds_um(train: list[tuple[Tracks, np.ndarray]]) -> tuple[float, float, float, float]:
+    """Bounding box ``(x_min, y_min, x_max, y_max)`` in um of the positions in the training frames.
+
+    Parameters
+    ----------
+    train : (tracks, training frame indices) per sequence; all sequences are pooled.
+    """
+    pos = [t.positions_um()[np.isin(t.df["frame"].to_numpy(), f)] for t, f in train]
+    pos = np.concatenate(pos) if pos else np.empty((0, 2))
+    if len(pos) == 0:
+        raise ConfigError("absolute_position: the training frames hold no cell to take a bounding box from")
+    lo, hi = pos.min(axis=0), pos.max(axis=0)
+    if np.any(hi <= lo):
+        raise ConfigError(f"absolute_position: the training positions span no area (bounding box {lo}..{hi} um)")
+    return (float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1]))
+
+
+def scaled_position(pos_um: np.ndarray, bounds_um: tuple[float, float, float, float]) -> np.ndarray:
+    """(n_nodes, 2) positions scaled to [0, 1] per axis by ``bounds_um`` (x_min, y_min, x_max, y_max), clipped."""
+    lo = np.asarray(bounds_um[:2], dtype=float)
+    hi = np.asarray(bounds_um[2:], dtype=float)
+    return np.clip((np.asarray(pos_um, dtype=float) - lo) / (hi - lo), 0.0, 1.0)
+
+
+@dataclass(frozen=True)
+class FeatureOptions:
+    """Optional inputs of :func:`build_frames` (see the module docstring); the default adds nothing.
+
+    edge_features : ``'rbf'`` or ``'r_only'`` (:data:`EDGE_DIMS`).
+    position_bounds_um : (x_min, y_min, x_max, y_max) in um scaling the absolute position, or None.
+    walls : the region boundaries (:class:`~cellbench.inputs.graphs.Boundaries`), or None (no wall features).
+    """
+
+    edge_features: str = "rbf"
+    position_bounds_um: tuple[float, float, float, float] | None = None
+    walls: Boundaries | None = None
+
+    def __post_init__(self):
+        if self.edge_features not in EDGE_DIMS:
+            raise ConfigError(f"edge_features {self.edge_features!r}: choose one of {sorted(EDGE_DIMS)}")
+
+    @property
+    def edge_dim(self) -> int:
+        return EDGE_DIMS[self.edge_features]
 
 
 @dataclass(frozen=True)
@@ -137,13 +227,19 @@ class Batch:
         return self.x.shape[0]
 
 
-def node_feature_names(n_lags: int, has_radius: bool) -> list[str]:
+def node_feature_names(n_lags: int, has_radius: bool, absolute_position: bool = False,
+                       walls: bool = False) -> list[str]:
+    """Names of the node feature columns, in order; the optional ones come last."""
     names = []
     for lag in range(1, n_lags + 1):
         names += [f"dx_lag{lag}", f"dy_lag{lag}", f"has_lag{lag}"]
     names.append("log1p_n_neighbours")
     if has_radius:
         names.append("radius_over_r_cut")
+    if absolute_position:
+        names += ["x_scaled", "y_scaled"]
+    if walls:
+        names += ["wall_distance_over_r_cut", "wall_normal_x", "wall_normal_y"]
     return names
 
 
@@ -153,6 +249,7 @@ def build_frames(
     scaler: TargetScaler,
     n_lags: int = 2,
     c_tilde_fn: Callable[[np.ndarray], np.ndarray] | None = None,
+    options: FeatureOptions | None = None,
 ) -> list[list[FrameData]]:
     """Per sequence, the list of its frames as :class:`FrameData`, in frame order.
 
@@ -163,7 +260,9 @@ def build_frames(
     n_lags : number of past displacements in the node features.
     c_tilde_fn : maps edge distances (n_edges,) in um to the normalized prior :math:`\\tilde C`
         (n_edges,); None gives zeros (no prior).
+    options : optional inputs (:class:`FeatureOptions`); None is the default, ``FeatureOptions()``.
     """
+    options = options or FeatureOptions()
     has_radius = all("radius_um" in s.tracks.df.columns for s in data.seqs)
     out = []
     for si, s in enumerate(data.seqs):
@@ -175,6 +274,7 @@ def build_frames(
             split[m] = SPLIT_CODE[name]
         y = np.where(split[:, None] >= 0, (np.nan_to_num(s.y_um) - scaler.mean_um) / scaler.scale_um, 0.0)
         radius = s.tracks.df["radius_um"].to_numpy() / r_cut_um if has_radius else None
+        disk = None if options.walls is None else options.walls.disk_for(s.tracks)
         frames = []
         for g in frame_graphs(s.tracks, r_cut_um):
             rows = g.rows
@@ -184,8 +284,15 @@ def build_frames(
                     np.log1p(n_nb)[:, None]]
             if radius is not None:
                 cols.append(radius[rows, None])
+            if options.position_bounds_um is not None:
+                cols.append(scaled_position(g.pos_um, options.position_bounds_um))
+            if disk is not None:
+                cols.append(wall_features(g.pos_um, disk, r_cut_um))
             x = np.concatenate(cols, axis=1)
-            ea = edge_features(g.rel_um, g.d_um, r_cut_um)
+            if options.edge_features == "r_only":
+                ea = r_only_edge_features(g.d_um, r_cut_um)
+            else:
+                ea = edge_features(g.rel_um, g.d_um, r_cut_um)
             c = np.zeros(g.n_edges) if c_tilde_fn is None else np.where(real, c_tilde_fn(g.d_um), 0.0)
             frames.append(FrameData(
                 seq=si, frame=g.frame, rows=rows, track_id=g.track_id,

@@ -7,6 +7,10 @@ the target. A frame with no edge gets one self-loop per cell with zero distance 
 prior (the paper's rule for empty graphs). Only positions of frame t are used.
 
 Built with scipy's ``cKDTree`` (PyG's ``radius_graph`` needs compiled extras).
+
+Also the frame's other geometry: the region boundary a cell may feel (:class:`Disk`, a microwell
+or a disk fitted to a colony; :func:`wall_features`), and what a graph radius cuts from a known
+interaction range (:func:`pairs_beyond_cut`).
 """
 
 from __future__ import annotations
@@ -58,6 +62,91 @@ class FrameGraph:
     @property
     def n_edges(self) -> int:
         return self.edge_index.shape[1]
+
+
+@dataclass(frozen=True)
+class Disk:
+    """A circular region boundary: a microwell, or a disk fitted to a colony.
+
+    center_um : (x, y) in um. radius_um : in um, > 0. source : where it comes from (for reports).
+    """
+
+    center_um: tuple[float, float]
+    radius_um: float
+    source: str
+
+    def __post_init__(self):
+        if not (np.isfinite(self.radius_um) and self.radius_um > 0):
+            raise ConfigError(f"{self.source}: disk radius must be a finite number > 0 um, got {self.radius_um}")
+
+    def to_dict(self) -> dict:
+        return {"center_um": [float(v) for v in self.center_um], "radius_um": float(self.radius_um),
+                "source": self.source}
+
+
+def microwell_disk(tracks: Tracks) -> Disk | None:
+    """The well of a microwell simulation from its metadata (``meta.extra``), else None.
+
+    :func:`cellbench.sim.engine.run_meta` records ``boundary: 'microwell'`` and ``well_radius_um``;
+    the engine's wall is centred on the origin (``well_center_um`` overrides it when present).
+    """
+    extra = tracks.meta.extra or {}
+    if extra.get("boundary") != "microwell" or extra.get("well_radius_um") is None:
+        return None
+    cx, cy = extra.get("well_center_um", (0.0, 0.0))
+    return Disk((float(cx), float(cy)), float(extra["well_radius_um"]), "microwell (simulation metadata)")
+
+
+@dataclass(frozen=True)
+class Boundaries:
+    """The region boundary of each sequence a model sees, fixed when the model is fitted.
+
+    :meth:`disk_for` looks in this order: the well of a microwell simulation (:func:`microwell_disk`),
+    the disk stored for the sequence's name (``meta.dataset``; rollout windows and probes keep their
+    sequence's name), then ``fallback``; with none of them it raises.
+
+    by_dataset : (dataset name, :class:`Disk`) pairs. fallback : the disk for any other sequence, or None.
+    """
+
+    by_dataset: tuple[tuple[str, Disk], ...] = ()
+    fallback: Disk | None = None
+
+    def disk_for(self, tracks: Tracks) -> Disk:
+        well = microwell_disk(tracks)
+        if well is not None:
+            return well
+        disk = dict(self.by_dataset).get(tracks.meta.dataset, self.fallback)
+        if disk is None:
+            raise ConfigError(f"{tracks.meta.dataset}: wall features need a region boundary, and the model was "
+                              "fitted with none for this sequence (not a microwell simulation, no fitted disk)")
+        return disk
+
+    def to_dict(self) -> dict:
+        return {"by_dataset": {name: d.to_dict() for name, d in self.by_dataset},
+                "fallback": None if self.fallback is None else self.fallback.to_dict()}
+
+
+def wall_features(pos_um: np.ndarray, disk: Disk, r_cut_um: float) -> np.ndarray:
+    r"""Distance to a circular boundary and the inward unit normal.
+
+    .. math::
+        \left(\frac{R - |\mathbf x - \mathbf c|}{r_\mathrm{cut}},\
+        \frac{\mathbf c - \mathbf x}{|\mathbf c - \mathbf x|}\right)
+
+    The distance is signed (negative outside the disk); the normal is 0 at the centre.
+
+    Parameters
+    ----------
+    pos_um : (n_nodes, 2) positions in um. disk : the boundary. r_cut_um : graph radius in um.
+
+    Returns
+    -------
+    (n_nodes, 3) float64: distance over r_cut, normal x, normal y.
+    """
+    inward = np.asarray(disk.center_um, dtype=float)[None, :] - np.asarray(pos_um, dtype=float)
+    rho = np.hypot(inward[:, 0], inward[:, 1])
+    unit = np.divide(inward, rho[:, None], out=np.zeros_like(inward), where=rho[:, None] > 0)
+    return np.concatenate([((disk.radius_um - rho) / r_cut_um)[:, None], unit], axis=1)
 
 
 def radius_edges(
@@ -144,3 +233,33 @@ def default_r_cut_um(train: list[tuple[Tracks, np.ndarray]]) -> float:
             "cannot choose a default --r-cut-um: no training frame holds two cells; pass --r-cut-um explicitly"
         )
     return float(R_CUT_NN_MULTIPLE * np.median(nn))
+
+
+def pairs_beyond_cut(train: list[tuple[Tracks, np.ndarray]], r_cut_um: float,
+                     r_interact_um: float) -> tuple[int, int]:
+    """What a graph radius cuts: pairs closer than ``r_interact_um``, and how many of them lie beyond ``r_cut_um``.
+
+    Counts unordered pairs once per frame, with the graph's distances (observed positions, minimum
+    image in a periodic box): ``n_interacting`` with :math:`r_{ij} < r_\\mathrm{interact}`, and
+    ``n_beyond`` of those with :math:`r_{ij} > r_\\mathrm{cut}` (no edge in the radius graph).
+
+    Parameters
+    ----------
+    train : (tracks, frames) pairs, e.g. the training frames of each sequence.
+    r_cut_um : graph radius in um. r_interact_um : interaction range in um (a potential's cutoff).
+
+    Returns
+    -------
+    (n_interacting, n_beyond) ints.
+    """
+    n_interacting = n_beyond = 0
+    for tracks, frames in train:
+        df = tracks.df
+        keep = np.isin(df["frame"].to_numpy(), frames)
+        box = tracks.periodic_box_um
+        for _, group in df[keep].groupby("frame"):
+            _, d_um, _, loop = radius_edges(group[["x_um", "y_um"]].to_numpy(), r_interact_um, box)
+            d_um = d_um[~loop & (d_um < r_interact_um)]
+            n_interacting += len(d_um) // 2  # both directions of every pair
+            n_beyond += int(np.sum(d_um > r_cut_um)) // 2
+    return n_interacting, n_beyond

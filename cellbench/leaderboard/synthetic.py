@@ -60,6 +60,9 @@ def variant_name(opts: dict) -> str:
             parts += f", gamma learned from {o.get('gamma_init', 0.1):g}"
         elif o["gamma"] != DEFAULT_PHYSATTN["gamma"]:
             parts += f", gamma {o['gamma']:g}"
+        if o.get("edge_features", "rbf") == "r_only" and o.get("absolute_position"):
+            parts += ", paper inputs (edges r, nodes position"
+            parts += ", prior's cutoff)" if o.get("r_cut_rule") == "prior" else ")"
         if kl and o.get("train.kl_reduce", "mean") == "sum":
             parts += f", KL summed (eq. 6), eta {o['train.eta_max']:g}"
         elif kl and o["train.eta_max"] != DEFAULT_PHYSATTN["train.eta_max"]:
@@ -293,6 +296,15 @@ def sample_efficiency_reading(df: pd.DataFrame, dataset: str, metric: str = "rms
             f"RMSE abs d {_paired_by(df[df.dataset == dataset])}, at each share of the training block: {'; '.join(cells)}.")
 
 
+def epoch_cap_line(df: pd.DataFrame) -> str:
+    """How often a learned run's best validation epoch was its last (the epoch cap bound)."""
+    if "cap_bound" not in df or df["cap_bound"].notna().sum() == 0:
+        return ""
+    runs = df["cap_bound"].dropna()
+    return (f"Training: early stopping on validation NLL (patience 6, cap 60 epochs); the cap bound (best epoch = "
+            f"last) in {int(runs.sum())} of {len(runs)} learned runs.")
+
+
 def synthetic_page(records: list[dict]) -> str:
     df = collect(real_trained(records))
     df = df[df.dataset.str.startswith("sim:")]
@@ -309,6 +321,8 @@ def synthetic_page(records: list[dict]) -> str:
         "frame from the recorded state; it is the floor, never marked best. Kernel-recovery columns: Spearman "
         "correlation of attention with the true pair-force magnitude per target cell, beside the same for -r_ij "
         "(closer neighbours matter more), which learned attention must beat to mean anything.",
+        "",
+        epoch_cap_line(df),
         "",
         "## Headline",
         "",

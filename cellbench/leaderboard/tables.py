@@ -100,7 +100,9 @@ def collect(records: list[dict]) -> pd.DataFrame:
             **_floor_columns(m),
         }
         kernel = {f"kr_{k}": v for k, v in _flat(m.get("kernel_recovery") or {}).items()}
+        training = {"cap_bound": float(m["training"]["cap_bound"])} if "cap_bound" in (m.get("training") or {}) else {}
         rows.append({**base, "label": rec.get("label", spec["model"]), "model": spec["model"], **_flat(m["test"]), **kernel,
+                     **training,
                      **dynamics_columns(m, spec["model"]), **bootstrap_columns(m, spec["model"])})
         for name, ref in (m.get("references") or {}).items():
             rows.append({**base, "label": name, "model": name, "embedded": True, **_flat(ref), **dynamics_columns(m, name),

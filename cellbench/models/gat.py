@@ -30,22 +30,18 @@ are dropped, so on the real edges of a cell they now sum to :math:`1 - \alpha_{j
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 from torch import Tensor
 from torch_geometric.nn import GATConv, MessagePassing
 
-from cellbench.inputs.batching import edge_features
+from cellbench.inputs.batching import zero_length_edge_features
 from cellbench.models.net import GraphTemporalNet
 
 
 def self_loop_edge_attr(edge_dim: int) -> Tensor:
-    """Edge features of a zero-length edge, shape (edge_dim,) float32 (see the module docstring)."""
-    n_rbf = (edge_dim - 3) // 3
-    e = edge_features(np.zeros((1, 2)), np.zeros(1), r_cut_um=1.0, n_rbf=n_rbf)[0]
-    if e.shape != (edge_dim,):
-        raise ValueError(f"edge_dim {edge_dim} is not 3 + 3 n_rbf (edge_features gives {e.shape[0]})")
-    return torch.as_tensor(e, dtype=torch.float32)
+    """Edge features of a zero-length edge, shape (edge_dim,) float32, for either edge feature kind
+    (:func:`cellbench.inputs.batching.zero_length_edge_features`; see the module docstring)."""
+    return torch.as_tensor(zero_length_edge_features(edge_dim), dtype=torch.float32)
 
 
 def input_edge_positions(edge_index: Tensor) -> Tensor:

@@ -18,9 +18,11 @@ subclass (as PyG's ``BasicGNN.init_conv``), one file each:
 - :class:`~cellbench.models.lstm.LSTMNet`: no graph (a per-track LSTM on the node features;
   a linear layer stands in for the graph blocks).
 
-All graph convs get the same edge features (:func:`cellbench.inputs.batching.edge_features`); a
-class with ``supports_edge_bias = True`` also gets the prior :math:`\tilde C_{ij}` per edge as
-``edge_bias``. The output is in standardized target units (see :mod:`cellbench.inputs.batching`).
+All graph convs get the same edge features (:func:`cellbench.inputs.batching.edge_features`, or
+the one-column :func:`~cellbench.inputs.batching.r_only_edge_features`; ``NetConfig.edge_dim`` is
+their size); a class with ``supports_edge_bias = True`` also gets the prior :math:`\tilde C_{ij}`
+per edge as ``edge_bias``. The output is in standardized target units (see
+:mod:`cellbench.inputs.batching`).
 """
 
 from __future__ import annotations
@@ -47,6 +49,8 @@ class NetConfig:
     n_features : node feature size. hidden : width of every layer. heads : attention heads
     (``hidden`` must be divisible by it). gamma : prior weight in the logits (networks with
     ``supports_edge_bias``). heteroscedastic : also predict :math:`\\log\\sigma^2` per component.
+    edge_dim : edge feature size, passed to :meth:`GraphTemporalNet.init_conv` (default
+    :data:`~cellbench.inputs.batching.EDGE_DIM`; :data:`~cellbench.inputs.batching.EDGE_DIMS` per kind).
     """
 
     n_features: int
@@ -54,10 +58,13 @@ class NetConfig:
     heads: int = 2
     gamma: float = 1.0
     heteroscedastic: bool = False
+    edge_dim: int = EDGE_DIM
 
     def __post_init__(self):
         if self.hidden % self.heads:
             raise ConfigError(f"hidden {self.hidden} must be divisible by heads {self.heads}")
+        if self.edge_dim < 1:
+            raise ConfigError(f"edge_dim {self.edge_dim} must be >= 1")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -87,7 +94,7 @@ class GraphTemporalNet(nn.Module):
     Shapes
     ------
     ``forward(batch, state)``: ``batch.x`` (n_nodes, n_features), ``batch.edge_index`` (2, n_edges),
-    ``batch.edge_attr`` (n_edges, EDGE_DIM), ``batch.c_tilde`` (n_edges,), ``batch.keys`` (n_nodes,);
+    ``batch.edge_attr`` (n_edges, cfg.edge_dim), ``batch.c_tilde`` (n_edges,), ``batch.keys`` (n_nodes,);
     returns a :class:`Prediction` with mu (n_nodes, 2). ``state`` is a :class:`TrackState`, updated in place.
     """
 
@@ -101,7 +108,7 @@ class GraphTemporalNet(nn.Module):
         self.encoder = nn.Linear(cfg.n_features, h)
         self.convs = nn.ModuleList()
         for _ in range(N_BLOCKS):
-            conv = self.init_conv(h, h // H, H, EDGE_DIM)
+            conv = self.init_conv(h, h // H, H, cfg.edge_dim)
             if conv is None:
                 break
             self.convs.append(conv)

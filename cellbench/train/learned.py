@@ -3,15 +3,21 @@ r"""The :class:`~cellbench.models.registry.Predictor` wrapper shared by every le
 ``LearnedModel(net, ...)`` turns a network class (a :class:`~cellbench.models.net.GraphTemporalNet`
 subclass, the factory of a ``'learned'`` registry entry) into a predictor. In ``fit(data, seed)``:
 
-1. the graph radius (``r_cut_um``, default :func:`cellbench.inputs.graphs.default_r_cut_um` on the
-   training frames) and the target scaler, from training targets only;
+1. the graph radius (``r_cut_um``; else by ``r_cut_rule`` on the training frames) and the target
+   scaler, from training targets only; the optional inputs (``edge_features``, ``absolute_position``,
+   ``wall_features``) with every value they need fixed from the training frames;
 2. for a network that takes the prior (``supports_edge_bias``, e.g. ``physattn``), the prior
    :math:`\tilde C(r)` estimated from the training frames only (:mod:`cellbench.prior.edges`);
 3. the frames as tensors (:func:`cellbench.inputs.batching.build_frames`);
 4. the network, and :func:`cellbench.train.loop.fit`, the one training loop.
 
 ``predict(data)`` runs one causal pass (:func:`cellbench.train.loop.rollout`) over every sequence
-and returns displacements in um per frame. Simulator truth (``Sequence.truth``) is never read.
+and returns displacements in um per frame. Simulator truth (``Sequence.truth``) never reaches the
+network: only the graph report (:meth:`LearnedModel.config`) reads the potential's cutoff from it.
+
+The paper's setting (section 3: edges carry :math:`r_{ij}`, nodes carry the absolute position, the
+prior estimator chooses :math:`r_\mathrm{cut}`) is the option set :data:`PAPER_SETTING`; the
+defaults are the benchmark's richer inputs (radial-basis edges, no position, 2.5 NN distances).
 """
 
 from __future__ import annotations
@@ -23,12 +29,20 @@ import numpy as np
 from cellbench.data.dataset import Dataset
 from cellbench.data.splits import frames_of
 from cellbench.errors import ConfigError
-from cellbench.inputs.batching import TargetScaler, build_frames, node_feature_names
-from cellbench.inputs.graphs import default_r_cut_um
+from cellbench.inputs.batching import (EDGE_DIMS, FeatureOptions, TargetScaler, build_frames, node_feature_names,
+                                      position_bounds_um)
+from cellbench.inputs.graphs import Boundaries, Disk, default_r_cut_um, microwell_disk, pairs_beyond_cut
 from cellbench.models.net import GraphTemporalNet, NetConfig
 from cellbench.train.loop import TrainConfig, TrainResult, fit, rollout, seed_everything
 
 PRIOR_TRANSFORMS = ("signed", "abs")
+R_CUT_RULES = ("nn", "prior")
+WALL_FEATURES = ("off", "auto", "on")
+PAPER_SETTING = {"edge_features": "r_only", "absolute_position": True, "r_cut_rule": "prior"}
+"""The paper's inputs (section 3) as LearnedModel options: a sweep variant ``[models.physattn]``."""
+COLUMN_LAYOUT_NETS = ("egnn", "pairforce")
+"""Networks (by ``conv``) that find lags, distances and relative positions by column position, so the
+optional inputs would be misread: they refuse them. Until the classes declare this themselves."""
 
 
 class LearnedModel:
@@ -56,6 +70,25 @@ class LearnedModel:
         (:class:`~cellbench.models.physattn.PhysAttnNet`): ``'standardized'`` z-scores C~ per frame,
         ``learn_gamma`` learns the prior's weight per head and block from ``gamma_init``; the scale
         training chose is in :meth:`config` (``prior_scale``).
+    edge_features : ``'rbf'`` (default: relative position, distance and a radial basis) or ``'r_only'``
+        (the distance over r_cut, one column); the conv's ``edge_dim`` follows
+        (:data:`~cellbench.inputs.batching.EDGE_DIMS`).
+    absolute_position : add x, y scaled to [0, 1] by the bounding box of the training frames' positions
+        (pooled over sequences; clipped outside it). The box, not the metadata's field of view: TrackMate
+        files carry none, and one rule serves simulated and real data.
+    r_cut_rule : ``'nn'`` (default: 2.5 x the median nearest-neighbour distance) or ``'prior'`` (the
+        interaction range :math:`r_\mathrm{cut}` the prior estimator chooses, 5% criterion on c(r), on the
+        training frames). Used only without ``r_cut_um``. :meth:`config` reports what the cutoff cuts.
+    wall_features : ``'off'`` (default), ``'on'`` or ``'auto'`` (on for microwell simulations): the signed
+        distance to the region boundary over r_cut and the inward unit normal. The boundary is the well
+        of a microwell simulation (its metadata), else a disk fitted to the sequence's training frames
+        (:func:`cellbench.prior.window.fit_window`), stored by sequence name; any other sequence (one
+        without training frames, or seen only at prediction) gets the disk of all training frames
+        (:class:`~cellbench.inputs.graphs.Boundaries`). Not for data filling a periodic box. ``'auto'``
+        is decided per fit: to pretrain on a microwell simulation and fine-tune on real data, use ``'on'``.
+
+    Networks that read the features by column position (:data:`COLUMN_LAYOUT_NETS`: egnn, pairforce)
+    refuse the three feature options.
     """
 
     uses_prior = False
@@ -63,7 +96,9 @@ class LearnedModel:
     def __init__(self, net: type[GraphTemporalNet], hidden: int = 32, heads: int = 2, gamma: float = 1.0,
                  heteroscedastic: bool = False, n_lags: int = 2, r_cut_um: float | None = None,
                  prior_transform: str = "signed", prior_bias: bool = True, train: TrainConfig | dict | None = None,
-                 prior_scale: str = "robust", learn_gamma: bool = False, gamma_init: float = 0.1):
+                 prior_scale: str = "robust", learn_gamma: bool = False, gamma_init: float = 0.1,
+                 edge_features: str = "rbf", absolute_position: bool = False, r_cut_rule: str = "nn",
+                 wall_features: str = "off"):
         self.net_class = net
         self.conv = net.conv
         self.uses_prior = net.supports_edge_bias
@@ -78,6 +113,19 @@ class LearnedModel:
             raise ConfigError(f"prior_bias {prior_bias!r}: must be true or false")
         self.prior_bias = prior_bias
         self.prior_options = {"prior_scale": prior_scale, "learn_gamma": learn_gamma, "gamma_init": float(gamma_init)}
+        for name, value, allowed in (("edge_features", edge_features, tuple(EDGE_DIMS)), ("r_cut_rule", r_cut_rule,
+                                     R_CUT_RULES), ("wall_features", wall_features, WALL_FEATURES)):
+            if value not in allowed:
+                raise ConfigError(f"{name} {value!r}: choose one of {list(allowed)}")
+        if not isinstance(absolute_position, bool):
+            raise ConfigError(f"absolute_position {absolute_position!r}: must be true or false")
+        if r_cut_um is not None and r_cut_rule != "nn":
+            raise ConfigError(f"r_cut_um {r_cut_um} and r_cut_rule {r_cut_rule!r} both choose the graph radius; "
+                              "give one of them")
+        self.edge_features, self.absolute_position = edge_features, absolute_position
+        self.r_cut_rule, self.wall_features = r_cut_rule, wall_features
+        self.features = FeatureOptions()
+        self.graph_report: dict = {}
         if isinstance(train, dict):
             train = TrainConfig(**train)
         self.train_cfg = train or TrainConfig()
@@ -92,7 +140,7 @@ class LearnedModel:
         if self._frames_for is not None and self._frames_for[0] is data:
             return self._frames_for[1]
         c_fn = self.prior.c_tilde if self.prior is not None else None
-        frames = build_frames(data, self.r_cut_um, self.scaler, self.n_lags, c_fn)
+        frames = build_frames(data, self.r_cut_um, self.scaler, self.n_lags, c_fn, self.features)
         self._frames_for = (data, frames)
         return frames
 
@@ -100,8 +148,16 @@ class LearnedModel:
         """Fit on ``data``'s training block; ``init_state``: pretrained weights to start from (fine-tuning)."""
         seed_everything(seed)
         train_frames = [(s.tracks, frames_of(data.blocks, i, "train")) for i, s in enumerate(data.seqs)]
+        rule = "given" if self.r_cut_um is not None else self.r_cut_rule
         if self.r_cut_um is None:
-            self.r_cut_um = default_r_cut_um(train_frames)
+            self.r_cut_um = self._prior_r_cut_um(train_frames) if rule == "prior" else default_r_cut_um(train_frames)
+        self.graph_report = graph_report(data, train_frames, self.r_cut_um, rule)
+        walls = self._walls(data, train_frames)
+        self.features = FeatureOptions(self.edge_features,
+                                       position_bounds_um(train_frames) if self.absolute_position else None, walls)
+        if self.features != FeatureOptions() and self.conv in COLUMN_LAYOUT_NETS:
+            raise ConfigError(f"{self.conv}: reads node and edge features by column, so it takes neither "
+                              f"edge_features, absolute_position nor wall_features ({self.features})")
         self.scaler = TargetScaler.fit(data)
         if self.uses_prior:
             from cellbench.prior.edges import edge_prior
@@ -109,14 +165,41 @@ class LearnedModel:
             self.prior = edge_prior(train_frames, self.r_cut_um, self.prior_transform)
         frames = self._frames(data)
         has_radius = all("radius_um" in s.tracks.df.columns for s in data.seqs)
-        self.net_cfg = NetConfig(n_features=len(node_feature_names(self.n_lags, has_radius)), hidden=self.hidden,
+        names = node_feature_names(self.n_lags, has_radius, self.absolute_position, walls is not None)
+        self.net_cfg = NetConfig(n_features=len(names), hidden=self.hidden,
                                  heads=self.heads, gamma=self.gamma if self.uses_prior and self.prior_bias else 0.0,
-                                 heteroscedastic=self.heteroscedastic)
+                                 heteroscedastic=self.heteroscedastic, edge_dim=self.features.edge_dim)
         self.net = self.net_class(self.net_cfg, **self.prior_options) if self.uses_prior else self.net_class(self.net_cfg)
         kl_gamma = self.gamma if self.uses_prior else None
         self.fit_result = fit(self.net, frames, self.train_cfg, seed, kl_gamma=kl_gamma, on_epoch=on_epoch,
                               init_state=init_state)
         return self
+
+    @staticmethod
+    def _prior_r_cut_um(train_frames) -> float:
+        """The prior estimator's interaction range on the training frames (as :mod:`cellbench.prior.edges`)."""
+        from cellbench.prior import estimate_prior
+
+        cut = [t.with_df(t.df[np.isin(t.df["frame"].to_numpy(), f)]) for t, f in train_frames if len(f)]
+        return float(estimate_prior(cut).r_cut_um)
+
+    def _walls(self, data: Dataset, train_frames) -> Boundaries | None:
+        """The region boundaries, or None when wall features are off (see the class docstring)."""
+        wells = [microwell_disk(s.tracks) for s in data.seqs]
+        if self.wall_features == "off" or (self.wall_features == "auto" and not all(wells)):
+            return None
+        if any(s.tracks.periodic_box_um is not None for s in data.seqs):
+            raise ConfigError("wall_features 'on': the data fill a periodic box, which has no boundary")
+        from cellbench.prior.window import fit_window
+
+        def disk(frames_um: list[np.ndarray], what: str) -> Disk:
+            w = fit_window(frames_um, "disk")
+            return Disk(w.center_um, w.radius_um, f"disk fitted to {what} training frames")
+
+        pos = [t.positions_um()[np.isin(t.df["frame"].to_numpy(), f)] for t, f in train_frames]
+        fitted = [(s.tracks.meta.dataset, disk([p], "the sequence's")) for s, w, p in zip(data.seqs, wells, pos)
+                  if w is None and len(p) >= 2]
+        return Boundaries(tuple(fitted), None if all(wells) else disk(pos, "all"))
 
     # -- prediction ----------------------------------------------------------------------------
     def rollout(self, data: Dataset, keep_attention: bool = False):
@@ -176,4 +259,27 @@ class LearnedModel:
                 "prior_transform": self.prior_transform if self.uses_prior else None,
                 "prior_bias": self.prior_bias if self.uses_prior else None,
                 "prior": None if self.prior is None else self.prior.summary(),
-                "prior_scale": self.net.prior_scale_report() if hasattr(self.net, "prior_scale_report") else None}
+                "prior_scale": self.net.prior_scale_report() if hasattr(self.net, "prior_scale_report") else None,
+                "inputs": {"edge_features": self.edge_features, "absolute_position": self.absolute_position,
+                           "position_bounds_um": self.features.position_bounds_um, "wall_features": self.wall_features,
+                           "walls": None if self.features.walls is None else self.features.walls.to_dict()},
+                "graph_report": self.graph_report}
+
+
+def graph_report(data: Dataset, train_frames, r_cut_um: float, rule: str) -> dict:
+    """What the graph radius cuts, on the training frames: the rule, the cutoff, and on simulated data
+    the pairs within the potential's cutoff (``truth.meta['potential']['r_cut_um']``) that get no edge.
+
+    Reads only the truth's metadata, and only for this report.
+    """
+    report = {"rule": rule, "r_cut_um": float(r_cut_um), "potential_r_cut_um": None, "interacting_pairs": None,
+              "interacting_pairs_beyond_cut": None, "fraction_interacting_beyond_cut": None}
+    meta = [getattr(s.truth, "meta", None) for s in data.seqs]
+    r_pot = [((m or {}).get("potential") or {}).get("r_cut_um") if isinstance(m, dict) else None for m in meta]
+    if any(r is None for r in r_pot):
+        return report
+    counts = np.array([pairs_beyond_cut([tf], r_cut_um, float(r)) for tf, r in zip(train_frames, r_pot)]).sum(axis=0)
+    report.update(potential_r_cut_um=float(r_pot[0]) if len(set(r_pot)) == 1 else [float(r) for r in r_pot],
+                  interacting_pairs=int(counts[0]), interacting_pairs_beyond_cut=int(counts[1]),
+                  fraction_interacting_beyond_cut=float(counts[1] / counts[0]) if counts[0] else None)
+    return report
