@@ -215,3 +215,21 @@ def test_bad_inputs_say_what_was_expected(call, match, template):
 def test_a_meta_without_a_config_is_refused():
     with pytest.raises(ConfigError, match="'config' entry"):
         probes.OracleProbe({"preset": "passive-wca"})
+
+
+def test_noise_averaged_pair_response_known_limits():
+    """With noise on, the mean response over a short frame is the noise-free one; over the 20-s frames
+    of passive-wca noise carries pairs into contact, so just outside the core the mean response is far
+    larger than the noise-free one; far beyond the range it is 0 within its standard error."""
+    from cellbench.sim.two_body import noisy_pair_response_um, pair_response_um
+
+    wca = cellbench.sim.PRESETS["passive-wca"]
+    short = dataclasses.replace(wca, record_every=5)  # 0.1-s frames: 0.45 um of diffusion
+    r = np.array([9.0, 10.5, 30.0])
+    mean, se = noisy_pair_response_um(short, r, n_replicas=400, seed=1)
+    np.testing.assert_allclose(mean, pair_response_um(short, r), atol=4 * se.max() + 1e-3)
+    long_mean, long_se = noisy_pair_response_um(wca, np.array([11.1, 60.0]), n_replicas=256, seed=2)
+    assert long_mean[0] > 1.0 > 0.1 > pair_response_um(wca, np.array([11.1]))[0]
+    assert abs(long_mean[1]) < 4 * long_se[1]
+    again = noisy_pair_response_um(wca, np.array([11.1, 60.0]), n_replicas=256, seed=2)
+    np.testing.assert_array_equal(again[0], long_mean)
