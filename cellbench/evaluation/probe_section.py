@@ -34,7 +34,6 @@ others are listed under ``skipped``.
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -178,7 +177,7 @@ def probe_section(predictors: dict, data: Dataset, meta: dict | None = None,
     -------
     dict with ``rules``, ``range_um``, ``grid_r_um``, ``r_seen_min_um``, ``additivity_config``,
     ``truth`` (``response_um``, ``range_um``, ``sign_changes``, ``additivity``; None on real data),
-    ``models`` ({name: ``response_um``, ``errors``, ``errors_seen``, ``additivity``, ``time_s``})
+    ``models`` ({name: ``response_um``, ``errors``, ``errors_seen``, ``additivity``}; no wall-clock number, so the same seed gives the same bytes)
     and ``skipped``. NaN is written as null.
     """
     if not isinstance(data, Dataset) or not data.seqs:
@@ -201,10 +200,9 @@ def probe_section(predictors: dict, data: Dataset, meta: dict | None = None,
     usable, skipped = _probe_predictors(predictors, cfg)
     models = {}
     for name, p in usable.items():
-        t0 = time.perf_counter()
         curve = probes.two_body_response(p, template, r, opts.n_orientations, opts.history_frames)
         add = probes.additivity_error(p, template, r_add, r_add, opts.additivity_angle_deg, opts.history_frames)
-        row = {"response_um": curve, "additivity": add, "time_s": time.perf_counter() - t0, "errors": None,
+        row = {"response_um": curve, "additivity": add, "errors": None,
                "errors_seen": None}
         if truth is not None:
             row["errors"] = probes.response_errors(r, curve, truth["response_um"])
