@@ -25,7 +25,7 @@ from cellbench.data.dataset import Dataset
 from cellbench.data.tracks import Tracks
 from cellbench.evaluation.distribution import COUNTS_FROM_DATA_NOTE, DISTANCE_KINDS, distances, statistics
 from cellbench.evaluation.rollouts import rolled_tracks, rollout_positions
-from cellbench.evaluation.sampled_rollouts import NoisyPredictor, has_noise_model, residual_sigma_um
+from cellbench.evaluation.sampled_rollouts import NoisyPredictor, noise_sigma
 
 NOT_FREE = ("oracle", "filtered-oracle")
 """Predictors without a free rollout (see the module docstring)."""
@@ -45,16 +45,14 @@ def scorable_test_blocks(data: Dataset) -> list:
 
 
 def free_rollout_tracks(name: str, predictor, data: Dataset, block, seed: int,
-                        context_frames: int = 16) -> tuple[Tracks, str]:
-    """(rolled table of ``block``, the noise sentence): one noisy rollout from the block's first frame."""
+                        context_frames: int = 16, pred: list[np.ndarray] | None = None) -> tuple[Tracks, str]:
+    """(rolled table of ``block``, the noise sentence): one noisy rollout from the block's first frame;
+    ``pred``: the predictor's one-step predictions on ``data`` (for the residual sigma), if made."""
     tracks = data.seqs[block.seq].tracks
     frames = tracks.frames
     held = frames[(frames >= block.start_frame) & (frames < block.stop_frame)]
     t0, horizon = int(held[0]), int(held[-1] - held[0])
-    sigma, note = None, "model sigma"
-    if not has_noise_model(predictor):
-        sigma, split = residual_sigma_um(predictor, data)
-        note = f"{split} residuals"
+    sigma, note = noise_sigma(predictor, data, pred)
     words = [int(seed), zlib.crc32(name.encode()), int(block.seq)]
     noisy = NoisyPredictor(predictor, sigma, seed=int(np.random.SeedSequence(words).generate_state(1)[0]),
                            sigma_note=note)
@@ -92,7 +90,7 @@ def distribution_section(predictors: dict, data: Dataset, seed: int = 0, active:
         truth = statistics(tracks, b.start_frame, b.stop_frame, active=active)
         model_stats = {}
         for n in names:
-            rolled, noise[n] = free_rollout_tracks(n, predictors[n][0], data, b, seed)
+            rolled, noise[n] = free_rollout_tracks(n, predictors[n][0], data, b, seed, pred=predictors[n][1])
             model_stats[n] = statistics(rolled, b.start_frame, b.stop_frame, like=truth)
             per_model[n].append(distances(model_stats[n], truth, model_divides=False))
         floor_stats = None

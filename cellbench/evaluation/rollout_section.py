@@ -31,7 +31,7 @@ import numpy as np
 
 from cellbench.data.dataset import Dataset
 from cellbench.evaluation.rollouts import HORIZONS, Rollout, rollout_positions, rollout_rmse_um, start_frames_in
-from cellbench.evaluation.sampled_rollouts import energy_score_um, has_noise_model, residual_sigma_um, sampled_rollout
+from cellbench.evaluation.sampled_rollouts import energy_score_um, noise_sigma, sampled_rollout
 
 CELLS_RULE = ("a cell is scored at horizon k when its track is present with no gap from the start frame t0 to "
               "t0 + k; cells that appear during the horizon (entering the field of view, daughters, tracks "
@@ -147,13 +147,12 @@ def pooled_energy_score_um(sampled: list, horizons) -> dict[int, dict[str, float
     return out
 
 
-def sampled_scores(predictor, data: Dataset, opts: RolloutOptions, seed: int) -> tuple[dict, str]:
-    """({k: ES, CRPS, spread}, noise sentence) of ``opts.n_samples`` sampled rollouts per start."""
+def sampled_scores(predictor, data: Dataset, opts: RolloutOptions, seed: int,
+                   pred: list[np.ndarray] | None = None) -> tuple[dict, str]:
+    """({k: ES, CRPS, spread}, noise sentence) of ``opts.n_samples`` sampled rollouts per start;
+    ``pred``: the predictor's one-step predictions on ``data`` (for the residual sigma), if made."""
     starts = rollout_start_frames(data, opts, opts.sample_stride_frames)
-    sigma, note = None, "model sigma"
-    if not has_noise_model(predictor):
-        sigma, split = residual_sigma_um(predictor, data)
-        note = f"{split} residuals"
+    sigma, note = noise_sigma(predictor, data, pred)
     runs = [sampled_rollout(predictor, data.seqs[i].tracks, f, opts.horizon_frames, opts.n_samples,
                             seed=seed + 7919 * i, sigma_um=sigma, context_frames=opts.context_frames, sigma_note=note)
             for i, f in starts.items()]
@@ -206,7 +205,7 @@ def rollout_section(predictors: dict, data: Dataset, opts: RolloutOptions = Roll
         models[name] = {"rmse_um": rmse, "rmse_over_zero": _ratio(rmse, [sc[k]["zero_rmse_um"] for k in ks]),
                         "rmse_over_oracle": _ratio(rmse, oracle), "n_scored": [sc[k]["n_scored"] for k in ks]}
         if opts.n_samples and name != "oracle":
-            es, noise = sampled_scores(predictors[name][0], data, opts, seed)
+            es, noise = sampled_scores(predictors[name][0], data, opts, seed, predictors[name][1])
             for key in ("energy_score_um", "crps_um", "spread_um"):
                 models[name][key] = [es[k][key] for k in ks]
             models[name]["noise"] = noise

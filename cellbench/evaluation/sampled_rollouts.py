@@ -50,13 +50,14 @@ def has_noise_model(predictor) -> bool:
     return hasattr(predictor, "predict_with_sigma") and bool(getattr(predictor, "heteroscedastic", False))
 
 
-def residual_sigma_um(predictor, data: Dataset) -> tuple[np.ndarray, str]:
+def residual_sigma_um(predictor, data: Dataset, pred: list[np.ndarray] | None = None) -> tuple[np.ndarray, str]:
     """Constant sigma per component from the one-step residuals of a fitted ``predictor`` on ``data``.
 
     Parameters
     ----------
     predictor : fitted, with ``predict(data) -> list[(n_rows, 2) array]`` in um per frame.
     data : the original :class:`Dataset` (targets and split masks), not a rolled one.
+    pred : the predictor's one-step predictions on ``data`` when already made (not recomputed).
 
     Returns
     -------
@@ -65,8 +66,17 @@ def residual_sigma_um(predictor, data: Dataset) -> tuple[np.ndarray, str]:
     ``'train'`` rows when ``data`` holds no validation target; never on test.
     """
     split = "val" if data.n_targets("val") else "train"
-    pred = split_predictions(predictor.predict(data), data, split)
+    pred = split_predictions(predictor.predict(data) if pred is None else pred, data, split)
     return constant_sigma_um(pred, data.targets(split)), split
+
+
+def noise_sigma(predictor, data: Dataset, pred: list[np.ndarray] | None = None) -> tuple[np.ndarray | None, str]:
+    """(sigma for :class:`NoisyPredictor`, where it comes from): None and ``"model sigma"`` for a model
+    with a noise model, else :func:`residual_sigma_um` and its split."""
+    if has_noise_model(predictor):
+        return None, "model sigma"
+    sigma, split = residual_sigma_um(predictor, data, pred)
+    return sigma, f"{split} residuals"
 
 
 def _as_sigma_um(sigma_um) -> np.ndarray:
@@ -277,5 +287,5 @@ def energy_score_um(sampled: SampledRollout, horizons=HORIZONS) -> dict[int, dic
     return out
 
 
-__all__ = ["has_noise_model", "residual_sigma_um", "NoisyPredictor", "SampledRollout", "sampled_rollout",
+__all__ = ["has_noise_model", "residual_sigma_um", "noise_sigma", "NoisyPredictor", "SampledRollout", "sampled_rollout",
            "energy_score_um"]
