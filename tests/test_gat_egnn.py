@@ -13,9 +13,10 @@ from cellbench.errors import ConfigError
 from cellbench.inputs.batching import EDGE_DIM, N_RBF, Batch, TargetScaler, build_frames, collate, edge_features
 from cellbench.inputs.batching import node_feature_names, track_keys
 from cellbench.inputs.graphs import radius_edges
-from cellbench.models.egnn import REL_COLS, EGNNNet, edge_invariants, feature_layout
+from cellbench.inputs.batching import REL_COLS
+from cellbench.models.egnn import EGNNNet, edge_invariants
+from cellbench.models.net import NetConfig, column_layout
 from cellbench.models.gat import GATNet, SelfLoopGATConv, input_edge_positions, self_loop_edge_attr
-from cellbench.models.net import NetConfig
 from cellbench.train.build import build
 from tests.helpers import random_walk_tracks
 
@@ -93,9 +94,10 @@ def test_egnn_feature_and_edge_layouts_match_the_builders():
     for n_lags in (1, 2, 3):
         for has_radius in (False, True):
             names = node_feature_names(n_lags, has_radius)
-            assert feature_layout(len(names)) == (n_lags, names)
+            assert column_layout(NetConfig(n_features=len(names))) == (n_lags, names)
+            assert column_layout(NetConfig(n_features=len(names), feature_names=names)) == (n_lags, names)
     with pytest.raises(ConfigError, match="n_features"):
-        feature_layout(6)
+        column_layout(NetConfig(n_features=6))
     rng = np.random.default_rng(0)
     rel = rng.normal(size=(20, 2)) * 5
     d = np.hypot(rel[:, 0], rel[:, 1])

@@ -188,6 +188,10 @@ def test_every_learned_model_trains_with_each_option(name, options, open_data, w
         assert m.net_cfg.edge_dim == 1
 
 
-def test_networks_reading_features_by_column_refuse_the_options(open_data):
-    with pytest.raises(ConfigError, match="reads node and edge features by column"):
+def test_networks_take_only_the_inputs_they_declare(open_data, well_data):
+    with pytest.raises(ConfigError, match="egnn: does not read edge_features"):
         build("egnn", edge_features="r_only", **TINY).fit(open_data, seed=0)
+    with pytest.raises(ConfigError, match="pairforce: does not read absolute_position .*wall_features"):
+        build("pairforce", absolute_position=True, **TINY).fit(open_data, seed=0)
+    m = build("pairforce", wall_features="on", **TINY).fit(well_data, seed=0)  # its wall term
+    assert m.net.wall is not None and np.all(np.isfinite(m.predict(well_data)[0]))

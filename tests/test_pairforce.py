@@ -156,3 +156,43 @@ def test_scores_like_the_oracle_on_passive_data(yukawa_short_frames):
     rows = score_predictors({"oracle": (oracle, oracle.predict(data)),
                              "pairforce": (model, model.predict(data))}, data)
     assert rows["pairforce"]["oracle_ratio"] < 1.05
+
+
+@pytest.mark.parametrize("d_over_cut", [-0.3, 0.1, 0.6, 1.2])
+def test_wall_term_pushes_along_the_inward_normal_within_one_graph_radius(d_over_cut):
+    """With wall features, P_i of a lone cell is h(d / r_cut) times the inward normal; 0 a graph radius away."""
+    from cellbench.inputs.batching import node_feature_names
+    from cellbench.inputs.graphs import Disk, wall_features
+    from cellbench.models.net import NetConfig
+
+    names = node_feature_names(2, has_radius=False, walls=True)
+    net = PairForceNet(NetConfig(n_features=len(names), feature_names=names, hidden=8))
+    _randomize(net, seed=3)
+    r_cut_um, disk = 10.0, Disk((5.0, -2.0), 40.0, "test well")
+    angle = 1.1
+    pos = np.array(disk.center_um) + (disk.radius_um - d_over_cut * r_cut_um) * np.array([np.cos(angle), np.sin(angle)])
+    x = np.zeros((1, len(names)))
+    x[0, -3:] = wall_features(pos[None, :], disk, r_cut_um)[0]
+    with torch.no_grad():
+        w = net.wall_term(torch.as_tensor(x, dtype=torch.float32)).numpy()[0]
+        h = float(net.wall(torch.tensor([max(d_over_cut, 0.0)]))[0])
+    inward = -np.array([np.cos(angle), np.sin(angle)])
+    npt.assert_allclose(w, h * inward, rtol=1e-5, atol=1e-7)
+    if d_over_cut >= 1:
+        assert h == 0.0
+    else:
+        assert abs(h) > 1e-4  # randomized weights: the term is on near the wall (outside reads d = 0)
+
+
+def test_without_walls_the_network_is_unchanged():
+    """Wall support adds no parameter and changes no initial weight when the data have no walls."""
+    from cellbench.models.net import NetConfig
+
+    from cellbench.inputs.batching import node_feature_names
+
+    names = node_feature_names(4, has_radius=False)
+    torch.manual_seed(0)
+    a = PairForceNet(NetConfig(n_features=len(names), feature_names=names))
+    torch.manual_seed(0)
+    b = PairForceNet(NetConfig(n_features=len(names)))
+    assert a.wall is None and all(torch.equal(a.state_dict()[k], v) for k, v in b.state_dict().items())

@@ -233,3 +233,13 @@ def test_noise_averaged_pair_response_known_limits():
     assert abs(long_mean[1]) < 4 * long_se[1]
     again = noisy_pair_response_um(wca, np.array([11.1, 60.0]), n_replicas=256, seed=2)
     np.testing.assert_array_equal(again[0], long_mean)
+
+
+def test_noise_averaged_response_of_a_microwell_preset_runs_in_open_space():
+    """A microwell preset's pairs are averaged in a periodic lattice: its well radius must not travel along."""
+    from cellbench.sim.two_body import noisy_pair_response_um
+
+    well = cellbench.sim.PRESETS["microwell-hsc"]
+    assert well.boundary == "microwell"
+    mean, se = noisy_pair_response_um(well, np.array([well.interaction_range_um * 3]), n_replicas=16, seed=0)
+    assert np.isfinite(mean).all() and abs(mean[0]) < 4 * se[0] + 1e-9  # far beyond the range: no response

@@ -42,7 +42,7 @@ scale for both axes keeps the problem isotropic).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import numpy as np
@@ -61,6 +61,11 @@ N_RBF = 8
 EDGE_DIM = 3 + 3 * N_RBF
 """Edge feature size of the default ``'rbf'`` features."""
 EDGE_DIMS = {"rbf": EDGE_DIM, "r_only": 1}
+REL_COLS = slice(0, 2)
+"""Columns of :func:`edge_features` holding the source's position minus the target's (minimum image)
+over r_cut: :math:`(\\mathbf x_j - \\mathbf x_i) / r_\\mathrm{cut}` for the edge j -> i."""
+DIST_COL = 2
+"""Column of :func:`edge_features` holding :math:`r_{ij} / r_\\mathrm{cut}`; the next ``N_RBF`` hold the radial basis."""
 """Edge feature size of each ``edge_features`` kind (:class:`FeatureOptions`)."""
 
 
@@ -225,6 +230,14 @@ class Batch:
     @property
     def n_nodes(self) -> int:
         return self.x.shape[0]
+
+    def to(self, device) -> "Batch":
+        """The same batch with its tensors on ``device`` (itself when they are there already)."""
+        if self.x.device == torch.device(device):
+            return self
+        move = {name: getattr(self, name).to(device) for name in
+                ("x", "edge_index", "edge_attr", "c_tilde", "has_neighbour", "y", "split")}
+        return replace(self, **move)
 
 
 def node_feature_names(n_lags: int, has_radius: bool, absolute_position: bool = False,

@@ -56,28 +56,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch_geometric.nn import MessagePassing
 
-from cellbench.errors import ConfigError
-from cellbench.inputs.batching import node_feature_names
-from cellbench.models.net import N_BLOCKS, GraphTemporalNet, NetConfig, Prediction
+from cellbench.inputs.batching import DIST_COL, REL_COLS
+from cellbench.models.net import N_BLOCKS, GraphTemporalNet, NetConfig, Prediction, column_layout
 from cellbench.models.temporal import TrackState
 
-REL_COLS = slice(0, 2)
-"""Columns of :func:`~cellbench.inputs.batching.edge_features` holding the source's position minus the
-target's (minimum image) over r_cut: :math:`\\mathbf x_j - \\mathbf x_i` for the edge j -> i."""
-DIST_COL = 2
-"""Column holding :math:`r_{ij} / r_\\mathrm{cut}`; the next ``n_rbf`` columns hold the radial basis."""
-
-
-def feature_layout(n_features: int) -> tuple[int, list[str]]:
-    """``(n_lags, names)`` of a node feature vector of size ``n_features`` (:func:`node_feature_names`).
-
-    The builder writes 3 columns per lag, one neighbour count and optionally one radius, so the
-    size alone decides the layout.
-    """
-    n_lags, extra = divmod(n_features - 1, 3)
-    if n_lags < 1 or extra not in (0, 1):
-        raise ConfigError(f"n_features {n_features}: expected 3 n_lags + 1 (+1 with radius), n_lags >= 1")
-    return n_lags, node_feature_names(n_lags, has_radius=bool(extra))
 
 
 def split_node_features(x: Tensor, n_lags: int, names: list[str]) -> tuple[Tensor, Tensor]:
@@ -162,9 +144,10 @@ class EGNNNet(GraphTemporalNet):
     """
 
     conv = "egnn"
+    optional_inputs = ()  # it reads columns by meaning: other columns would be misread as invariants
 
     def __init__(self, cfg: NetConfig):
-        self.n_lags, self.feature_names = feature_layout(cfg.n_features)
+        self.n_lags, self.feature_names = column_layout(cfg)
         super().__init__(cfg)
         h = cfg.hidden
         self.encoder = nn.Linear(n_invariants(self.n_lags, self.feature_names), h)

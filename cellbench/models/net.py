@@ -35,7 +35,7 @@ from torch import Tensor, nn
 from torch_geometric.nn import MessagePassing
 
 from cellbench.errors import ConfigError
-from cellbench.inputs.batching import EDGE_DIM
+from cellbench.inputs.batching import EDGE_DIM, node_feature_names
 from cellbench.models.temporal import TrackLSTM, TrackState
 
 N_BLOCKS = 2
@@ -51,6 +51,8 @@ class NetConfig:
     ``supports_edge_bias``). heteroscedastic : also predict :math:`\\log\\sigma^2` per component.
     edge_dim : edge feature size, passed to :meth:`GraphTemporalNet.init_conv` (default
     :data:`~cellbench.inputs.batching.EDGE_DIM`; :data:`~cellbench.inputs.batching.EDGE_DIMS` per kind).
+    feature_names : the node feature columns by name (:func:`~cellbench.inputs.batching.node_feature_names`),
+    for networks that read columns by meaning (:func:`column_layout`); None: the default layout.
     """
 
     n_features: int
@@ -59,8 +61,13 @@ class NetConfig:
     gamma: float = 1.0
     heteroscedastic: bool = False
     edge_dim: int = EDGE_DIM
+    feature_names: tuple[str, ...] | None = None
 
     def __post_init__(self):
+        if self.feature_names is not None:
+            if len(self.feature_names) != self.n_features:
+                raise ConfigError(f"feature_names has {len(self.feature_names)} names for n_features {self.n_features}")
+            object.__setattr__(self, "feature_names", tuple(self.feature_names))
         if self.hidden % self.heads:
             raise ConfigError(f"hidden {self.hidden} must be divisible by heads {self.heads}")
         if self.edge_dim < 1:
@@ -68,6 +75,25 @@ class NetConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def column_layout(cfg: NetConfig) -> tuple[int, list[str]]:
+    """``(n_lags, names)`` of the node feature columns, for networks that read them by meaning.
+
+    From ``cfg.feature_names`` when given (a learned model always gives them); otherwise the
+    default layout, which the size alone decides: 3 columns per lag, one neighbour count and
+    optionally one radius (:func:`~cellbench.inputs.batching.node_feature_names`).
+    """
+    if cfg.feature_names is not None:
+        names = list(cfg.feature_names)
+        n_lags = sum(name.startswith("dx_lag") for name in names)
+        if n_lags < 1:
+            raise ConfigError(f"feature_names {names}: no past displacement (dx_lag1, ...) to read")
+        return n_lags, names
+    n_lags, extra = divmod(cfg.n_features - 1, 3)
+    if n_lags < 1 or extra not in (0, 1):
+        raise ConfigError(f"n_features {cfg.n_features}: expected 3 n_lags + 1 (+1 with radius), n_lags >= 1")
+    return n_lags, node_feature_names(n_lags, has_radius=bool(extra))
 
 
 class Prediction(NamedTuple):
@@ -90,6 +116,10 @@ class GraphTemporalNet(nn.Module):
     supports_edge_bias : ClassVar[bool]
         The blocks take the prior :math:`\\tilde C` as ``edge_bias``, shape (n_edges,), and the
         learned predictor estimates a prior for them (and the KL term toward it).
+    optional_inputs : ClassVar[tuple[str, ...]]
+        The optional inputs of :class:`~cellbench.train.learned.LearnedModel` the network can read
+        (``edge_features``, ``absolute_position``, ``wall_features``); the learned model refuses the
+        others. A network that reads columns by meaning and keeps a symmetry lists fewer.
 
     Shapes
     ------
@@ -100,6 +130,7 @@ class GraphTemporalNet(nn.Module):
 
     conv: ClassVar[str] = "none"
     supports_edge_bias: ClassVar[bool] = False
+    optional_inputs: ClassVar[tuple[str, ...]] = ("edge_features", "absolute_position", "wall_features")
 
     def __init__(self, cfg: NetConfig):
         super().__init__()

@@ -43,9 +43,17 @@ equal mobilities).
 Cutoff: the learned model's default graph radius (2.5 x the median nearest-neighbour distance) is
 used unchanged; on the presets it covers the potentials' range: passive-wca 27.7 um and abp-wca
 26.5 um against WCA's 11.2 um, passive-yukawa 38.5 um against the Yukawa cut of 30 um (seed 0).
-Pass ``r_cut_um`` when a potential reaches further. No wall term: the batches carry no absolute
-position (:mod:`cellbench.inputs.batching`), so the distance to a microwell wall would need a new
-node feature; none of the presets this control is judged on has a wall.
+Pass ``r_cut_um`` when a potential reaches further.
+
+Walls: with the learned model's ``wall_features`` on (a microwell, a colony in a dish), the pair term
+gains a wall term :math:`h(d_i / r_\mathrm{cut})\, \hat{\mathbf n}_i`, with :math:`d_i` the distance to
+the region boundary and :math:`\hat{\mathbf n}_i` its inward normal
+(:func:`cellbench.inputs.graphs.wall_features`), :math:`h` a second :class:`PairForceMLP` (0 from one
+graph radius away; a cell outside the region reads :math:`d = 0`): :math:`\mathbf P_i` is then every
+force from outside the cell, and the active residuals subtract it too. The wall distance joins the
+invariants; the normal, a vector, enters only through the wall term. It is the only optional input
+the network takes (:attr:`PairForceNet.optional_inputs`): an absolute position or other edge
+features would break its symmetries.
 
 Measured (seed 0, defaults): test RMSE / oracle's 0.98 on passive-wca and 1.02 on passive-yukawa;
 RMSE / filtered oracle's 1.095 on abp-wca (its excess is in cells with contacts: pair-additive
@@ -67,26 +75,16 @@ from torch import Tensor, nn
 from torch_geometric.nn import MessagePassing
 
 from cellbench.errors import ConfigError
-from cellbench.inputs.batching import node_feature_names
-from cellbench.models.net import GraphTemporalNet, NetConfig, Prediction
+from cellbench.inputs.batching import DIST_COL, REL_COLS
+from cellbench.models.net import GraphTemporalNet, NetConfig, Prediction, column_layout
 from cellbench.models.temporal import TrackState
 
 PAIR_HIDDEN = 32
 """Width of the two hidden layers of the pair-force MLP f."""
 PAIR_RBF = 32
 """Gaussian radial basis functions on [0, r_cut] fed to f."""
-REL_COLS = slice(0, 2)
-"""Edge-feature columns of :math:`(\\mathbf x_j - \\mathbf x_i) / r_\\mathrm{cut}` (source j minus target i)."""
-DIST_COL = 2
-"""Edge-feature column of :math:`r_{ij} / r_\\mathrm{cut}` (:func:`cellbench.inputs.batching.edge_features`)."""
-
-
-def feature_layout(n_features: int) -> tuple[int, list[str]]:
-    """``(n_lags, names)`` of a node feature vector of ``n_features`` columns (3 per lag, 1 count, 1 optional radius)."""
-    n_lags, extra = divmod(n_features - 1, 3)
-    if n_lags < 1 or extra not in (0, 1):
-        raise ConfigError(f"pairforce: n_features {n_features}: expected 3 n_lags + 1 (+1 with radius), n_lags >= 1")
-    return n_lags, node_feature_names(n_lags, has_radius=bool(extra))
+WALL_COLS = ("wall_distance_over_r_cut", "wall_normal_x", "wall_normal_y")
+"""Node feature columns of the wall term (:func:`cellbench.inputs.batching.node_feature_names`)."""
 
 
 class PairForceMLP(nn.Module):
@@ -172,20 +170,24 @@ class PairForceNet(GraphTemporalNet):
     """
 
     conv = "pairforce"
+    optional_inputs = ("wall_features",)
 
     def __init__(self, cfg: NetConfig):
-        self.n_lags, self.feature_names = feature_layout(cfg.n_features)
+        self.n_lags, self.feature_names = column_layout(cfg)
         super().__init__(cfg)
         h, K = cfg.hidden, self.n_lags
-        n_vec = 2 * K + 1
-        n_scalar = len(self.feature_names) - 2 * K
-        self.encoder = nn.Sequential(nn.Linear(n_vec * (n_vec + 1) // 2 + n_scalar, h), nn.GELU(), nn.Linear(h, h))
-        self.head = nn.Linear(h, K + (1 if cfg.heteroscedastic else 0))
         col = {name: i for i, name in enumerate(self.feature_names)}
         self._dx = [col[f"dx_lag{k}"] for k in range(1, K + 1)]
         self._dy = [col[f"dy_lag{k}"] for k in range(1, K + 1)]
         self._has = [col[f"has_lag{k}"] for k in range(1, K + 1)]
-        self._scalars = [i for i in range(len(self.feature_names)) if i not in set(self._dx) | set(self._dy)]
+        self._wall = [col[name] for name in WALL_COLS] if WALL_COLS[0] in col else None
+        vectors = set(self._dx) | set(self._dy) | set(self._wall[1:] if self._wall else ())
+        self._scalars = [i for i in range(len(self.feature_names)) if i not in vectors]
+        n_vec = 2 * K + 1
+        self.encoder = nn.Sequential(nn.Linear(n_vec * (n_vec + 1) // 2 + len(self._scalars), h), nn.GELU(),
+                                     nn.Linear(h, h))
+        self.head = nn.Linear(h, K + (1 if cfg.heteroscedastic else 0))
+        self.wall = PairForceMLP() if self._wall else None  # made last: without walls nothing else changes
 
     def init_conv(self, in_channels: int, out_channels: int, heads: int, edge_dim: int) -> PairForceConv | None:
         """One :class:`PairForceConv` (the first call), then None: the pair term is the only graph block."""
@@ -202,6 +204,8 @@ class PairForceNet(GraphTemporalNet):
         x = batch.x
         n, K = x.shape[0], self.n_lags
         p_now = self.pair(batch.edge_index, batch.edge_attr, n)
+        if self.wall is not None:
+            p_now = p_now + self.wall_term(x)
         p_past, _ = state.pair.gather(batch.keys, x)  # (n, 2K): P^{t-1} .. P^{t-K}, 0 for unseen tracks
         memory = torch.cat([p_now, p_past[:, :2 * K - 2]], dim=1)
         state.pair.replace(batch.keys, memory, memory)
@@ -216,6 +220,11 @@ class PairForceNet(GraphTemporalNet):
             return Prediction(mu, a[:, K:].clamp(-10.0, 10.0).expand(-1, 2), None)
         return Prediction(mu, None, None)
 
+    def wall_term(self, x: Tensor) -> Tensor:
+        """:math:`h(d_i / r_\\mathrm{cut})\\, \\hat{\\mathbf n}_i`, shape (n_nodes, 2), standardized units (see the module docstring)."""
+        d, nx, ny = (x[:, c] for c in self._wall)
+        return self.wall(d.clamp(min=0.0))[:, None] * torch.stack([nx, ny], dim=1)
+
     @torch.no_grad()
     def pair_force_um(self, r_um: np.ndarray, r_cut_um: float, scale_um: float) -> np.ndarray:
         """The learned radial response :math:`s f(r)` in um per frame (positive = repulsion), shaped like ``r_um``.
@@ -227,8 +236,9 @@ class PairForceNet(GraphTemporalNet):
         scale_um : the target scale :math:`s` it was trained with, um per frame.
         """
         r = np.asarray(r_um, dtype=float)
-        u = torch.as_tensor(r.ravel() / r_cut_um, dtype=torch.float32)
-        out = self.pair.f(u).double().numpy() * scale_um
+        device = next(self.parameters()).device
+        u = torch.as_tensor(r.ravel() / r_cut_um, dtype=torch.float32, device=device)
+        out = self.pair.f(u).double().cpu().numpy() * scale_um
         return np.where(r.ravel() < r_cut_um, out, 0.0).reshape(r.shape)
 
 

@@ -210,7 +210,8 @@ def noisy_pair_response_um(cfg_or_meta, r_um, n_replicas: int = 256, seed: int =
                     + 2.0 * base.max_radius_um)
     m = int(np.ceil(np.sqrt(n)))
     cfg = dataclasses.replace(base, n_cells=2 * n, v0_um_per_s=0.0, fov_um=None, division_rate_per_s=0.0,
-                              max_cells=0, n_equil_steps=0, sigma_loc_um=0.0, boundary="periodic", box_um=m * spacing)
+                              max_cells=0, n_equil_steps=0, sigma_loc_um=0.0, boundary="periodic", box_um=m * spacing,
+                              well_radius_um=None)  # a microwell preset's pairs, too, in open periodic space
     prm = kernel_params(cfg)
     rng = np.random.default_rng([int(seed), 0x2B0D])
     k = np.arange(n)

@@ -40,9 +40,6 @@ R_CUT_RULES = ("nn", "prior")
 WALL_FEATURES = ("off", "auto", "on")
 PAPER_SETTING = {"edge_features": "r_only", "absolute_position": True, "r_cut_rule": "prior"}
 """The paper's inputs (section 3) as LearnedModel options: a sweep variant ``[models.physattn]``."""
-COLUMN_LAYOUT_NETS = ("egnn", "pairforce")
-"""Networks (by ``conv``) that find lags, distances and relative positions by column position, so the
-optional inputs would be misread: they refuse them. Until the classes declare this themselves."""
 
 
 class LearnedModel:
@@ -87,8 +84,8 @@ class LearnedModel:
         (:class:`~cellbench.inputs.graphs.Boundaries`). Not for data filling a periodic box. ``'auto'``
         is decided per fit: to pretrain on a microwell simulation and fine-tune on real data, use ``'on'``.
 
-    Networks that read the features by column position (:data:`COLUMN_LAYOUT_NETS`: egnn, pairforce)
-    refuse the three feature options.
+    A network takes only the options it lists in ``optional_inputs``
+    (:class:`~cellbench.models.net.GraphTemporalNet`): egnn none, pairforce ``wall_features`` (its wall term).
     """
 
     uses_prior = False
@@ -155,9 +152,10 @@ class LearnedModel:
         walls = self._walls(data, train_frames)
         self.features = FeatureOptions(self.edge_features,
                                        position_bounds_um(train_frames) if self.absolute_position else None, walls)
-        if self.features != FeatureOptions() and self.conv in COLUMN_LAYOUT_NETS:
-            raise ConfigError(f"{self.conv}: reads node and edge features by column, so it takes neither "
-                              f"edge_features, absolute_position nor wall_features ({self.features})")
+        refused = unread_inputs(self.net_class, self.features)
+        if refused:
+            raise ConfigError(f"{self.conv}: does not read {' or '.join(refused)} (it takes "
+                              f"{list(self.net_class.optional_inputs) or 'none of the optional inputs'})")
         self.scaler = TargetScaler.fit(data)
         if self.uses_prior:
             from cellbench.prior.edges import edge_prior
@@ -166,7 +164,7 @@ class LearnedModel:
         frames = self._frames(data)
         has_radius = all("radius_um" in s.tracks.df.columns for s in data.seqs)
         names = node_feature_names(self.n_lags, has_radius, self.absolute_position, walls is not None)
-        self.net_cfg = NetConfig(n_features=len(names), hidden=self.hidden,
+        self.net_cfg = NetConfig(n_features=len(names), feature_names=tuple(names), hidden=self.hidden,
                                  heads=self.heads, gamma=self.gamma if self.uses_prior and self.prior_bias else 0.0,
                                  heteroscedastic=self.heteroscedastic, edge_dim=self.features.edge_dim)
         self.net = self.net_class(self.net_cfg, **self.prior_options) if self.uses_prior else self.net_class(self.net_cfg)
@@ -264,6 +262,15 @@ class LearnedModel:
                            "position_bounds_um": self.features.position_bounds_um, "wall_features": self.wall_features,
                            "walls": None if self.features.walls is None else self.features.walls.to_dict()},
                 "graph_report": self.graph_report}
+
+
+def unread_inputs(net_class, features: FeatureOptions) -> list[str]:
+    """The optional inputs set in ``features`` that ``net_class`` does not list in ``optional_inputs``."""
+    default = FeatureOptions()
+    used = {"edge_features": features.edge_features != default.edge_features,
+            "absolute_position": features.position_bounds_um is not None,
+            "wall_features": features.walls is not None}
+    return [name for name, on in used.items() if on and name not in net_class.optional_inputs]
 
 
 def graph_report(data: Dataset, train_frames, r_cut_um: float, rule: str) -> dict:
