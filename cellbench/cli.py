@@ -41,7 +41,12 @@ COMMANDS: dict[str, Command] = {
                      "Estimate S(k), C(k) and c(r) of a tracks file or a simulator preset."),
     "simulate": Command("cellbench.commands.simulate:simulate",
                         "Simulate a preset (or a preset fitted to a tracks file) and write tracks, truth and plots."),
+    "compare": Command("cellbench.commands.compare:compare",
+                       "Compare models on your tracks over several seeds: one table beside the references, paired "
+                       "differences, and whether the physics prior helps."),
     "tracks": Command("cellbench.commands.tracks:app", "Inspect tracks files."),
+    "export": Command("cellbench.commands.export:app", "Export tracks and a run's predictions for a viewer (napari)."),
+    "data": Command("cellbench.commands.data:app", "List and fetch public tracking datasets (Cell Tracking Challenge)."),
 }
 """Every command, in the order ``--help`` lists them."""
 
@@ -52,7 +57,7 @@ def load_command(name: str) -> typer.core.click.Command:
     obj = getattr(importlib.import_module(module), attr)
     if isinstance(obj, typer.Typer):
         return typer.main.get_group(obj)
-    single = typer.Typer(add_completion=False)
+    single = typer.Typer(add_completion=False, rich_markup_mode=None)  # help texts show [sweep] literally
     single.command(name)(obj)
     return typer.main.get_command(single)
 

@@ -4,7 +4,8 @@ Driven through the command line only, so the same code records the table before 
 and checks it afterwards. ``python -m tests.identity record`` (from the repository root) writes
 ``tests/data/identity.json``; :mod:`tests.test_identity` recomputes and compares.
 
-- simulate: the sha256 of every file ``cellbench simulate --preset P --seed 0`` writes.
+- simulate: the sha256 of every data file ``cellbench simulate --preset P --seed 0`` writes (not its
+  PNG plots: how a figure is drawn is presentation, and improving it must not count as a change of results).
 - run: every number in ``metrics.json`` of ``cellbench run --model M --epochs 1 --seed 0`` on a
   small preset and on BF-C2DL-HSC_01, except wall-clock fields (their names end in ``seconds``).
 """
@@ -41,10 +42,11 @@ def _cellbench(*args: str, env: dict | None = None) -> None:
 
 
 def simulate_hashes(preset: str, workdir: Path) -> dict[str, str]:
-    """sha256 of every file written by ``cellbench simulate --preset PRESET --seed 0``."""
+    """sha256 of every data file (not the PNGs) written by ``cellbench simulate --preset PRESET --seed 0``."""
     out = workdir / f"sim-{preset}"
     _cellbench("simulate", "--preset", preset, "--seed", "0", "--out", str(out))
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(out.iterdir()) if p.is_file()}
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(out.iterdir())
+            if p.is_file() and p.suffix != ".png"}
 
 
 def _strip_timing(obj):

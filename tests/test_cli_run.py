@@ -27,7 +27,8 @@ def test_run_writes_the_run_folder(walk_file, tmp_path):
     preds = pd.read_parquet(out / "predictions.parquet")
     assert metrics["model"] == "ar" and metrics["test"]["n_targets"] == len(preds)
     assert config["data_files"][0]["sha256"] and config["cellbench_version"]
-    assert {"dx_true_um", "dx_pred_um", "track_id", "frame"} <= set(preds.columns)
+    assert {"dx_true_um", "dx_pred_um", "track_id", "frame", "x_um", "y_um", "x_next_pred_um",
+            "y_next_pred_um"} <= set(preds.columns)
 
 
 def test_same_seed_same_metrics(walk_file, tmp_path):

@@ -40,8 +40,10 @@ def test_cli_prior_on_tracks_file(tmp_path):
     assert (out / "prior.png").stat().st_size > 10_000
     assert d["diagnostics"]["n_frames"] == 20
     assert d["hyperparameters"]["window"]["kind"] == "box"  # no periodic metadata: the fitted field of view
-    # a WCA fluid stands far above the uniform-random null (measured ratio ~30)
+    # a WCA fluid stands far above the uniform-random null (measured ratio ~30), and no check fails
     assert d["null"]["signal_to_null"] > 5
+    assert d["warnings"] == [] and d["null"]["ratio_meaningful"] is True
+    assert "NOT evidence" not in res.output and "warning:" not in res.output
     p = Prior.load(out / "prior.json")
     assert 9.0 < p.r_cut_um < 12.0  # sigma = 10 um: r_cut ~ 1.06 sigma
 

@@ -176,6 +176,7 @@ def test_pipeline_on_a_simulated_preset_writes_the_run_folder(tmp_path, monkeypa
     assert m["references"]["oracle"]["oracle_ratio"] == pytest.approx(1.0)
     assert m["references"]["filtered-oracle"]["filtered_oracle_ratio"] == pytest.approx(1.0)
     assert m["training"]["epoch_cap"] == 2 and m["training"]["cap_bound"] == (m["training"]["best_epoch"] == 1)
+    assert m["training"]["device"] == "cpu"  # the default device, recorded
     # the force-law probes run for every predictor; the oracle is answered by the simulator itself
     assert {"physattn", "zero", "oracle"} <= set(m["probes"]["models"]) and "filtered-oracle" in m["probes"]["skipped"]
     assert all(v == 0 for v in m["probes"]["models"]["zero"]["response_um"])

@@ -4,17 +4,24 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
+from cellbench.commands.compare import PLUGIN_HELP
 from cellbench.commands.console import console, distribution_table, metrics_table, probe_table, rollout_table
-from cellbench.commands.options import positive
+from cellbench.commands.data import DATA_DIR_HELP
+from cellbench.data.location import resolve_data_arg
+from cellbench.commands.options import DEVICE_HELP, device_option, positive, with_read_options
 from cellbench.errors import ConfigError
+from cellbench.models.plugins import load_plugins
 from cellbench.models.registry import MODELS
 from cellbench.runs.pipeline import DEFAULT_DATA, RUN_FILES, RunConfig
 from cellbench.runs.pipeline import run as run_pipeline
 from cellbench.runs.sim2real import DEFAULT_SIM_SOURCE, TRAIN_ON
+
+if TYPE_CHECKING:
+    from cellbench.data.readers.options import ReadOptions
 
 TABLE_KEYS = ["r2", "rmse_dx_um", "rmse_dy_um", "skill_vs_zero", "skill_vs_const_velocity",
               "oracle_ratio", "filtered_oracle_ratio", "r2_of_oracle", "nll", "coverage_90"]
@@ -41,20 +48,23 @@ def _model_help() -> str:
     return "Registered model: " + "; ".join(f"{n} ({e.summary})" for n, e in sorted(MODELS.items()))
 
 
+@with_read_options
 def run(
     model: Annotated[str, typer.Option(help=_model_help())] = "physattn",
+    plugin: Annotated[Optional[list[str]], typer.Option(help=PLUGIN_HELP)] = None,
     data: Annotated[
         Optional[list[str]],
         typer.Option(help="Simulator preset name (e.g. 'default', generated on first use and cached) or tracks file "
-                          "(TrackMate CSV/XML, CTC folder, parquet); repeat for several sequences. Default: 'default'."),
+                          "(TrackMate CSV/XML, CTC folder, parquet) or data:NAME (a dataset in the data folder, e.g. "
+                          "data:BF-C2DL-HSC_01); repeat for several sequences. Default: 'default'."),
     ] = None,
     tracks: Annotated[
         Optional[list[Path]],
         typer.Option(help="Alias of --data for tracks files (kept for older scripts); do not combine with --data."),
     ] = None,
+    data_dir: Annotated[Optional[Path], typer.Option(help=DATA_DIR_HELP)] = None,
     split: Annotated[str, typer.Option(help="'time': contiguous 70/15/15% frame blocks per sequence; 'sequence': leave the last sequence out.")] = "time",
     test_seq: Annotated[Optional[int], typer.Option(help="With --split sequence: which sequence (0-based) is the test set.")] = None,
-    pixel_um: Annotated[Optional[float], typer.Option(callback=positive, help="Pixel size in um, for files in pixels.")] = None,
     seed: Annotated[int, typer.Option(help="Seed for everything random (weights, batching).")] = 0,
     sim_seed: Annotated[int, typer.Option(help="Seed of the simulated dataset (with a preset).")] = 0,
     epochs: Annotated[Optional[int], typer.Option(min=1, help="Learned models: maximum training epochs (early stopping on val NLL).")] = None,
@@ -81,17 +91,21 @@ def run(
                               "(the best prediction from observed positions; the second ratio column).")] = True,
     probes: Annotated[bool, typer.Option(help="Probe every model's learned force law: its two-body response over "
                       "distance (um) and additivity, beside the simulator's own on simulated data (probes.png).")] = True,
+    device: Annotated[str, typer.Option(callback=device_option, help=DEVICE_HELP)] = "auto",
     out: Annotated[Optional[Path], typer.Option(help="Run folder (default runs/MODEL-DATASET-SPLIT-seedS).")] = None,
     overwrite: Annotated[bool, typer.Option(help="The run folder holds another run: remove that run's files (and only "
                          "those) when the new ones are ready. Without it such a folder is refused; the same run "
                          "is rewritten in place.")] = False,
+    read: ReadOptions | None = None,
 ):
     """Fit MODEL on the training split of DATA (or, with --train-on, on a simulation first), score it on the test split beside zero, const-velocity and
     (on simulated data) the oracle, and write metrics.json, config.json, predictions.parquet and, for learned
     models, checkpoint.pt, attention.parquet, loss.png and attention.png into the run folder."""
+    load_plugins(plugin or ())
     if data and tracks:
         raise ConfigError("give --data or its alias --tracks, not both")
     items = tuple(data) if data else tuple(str(p) for p in tracks) if tracks else (DEFAULT_DATA,)
+    items = tuple(resolve_data_arg(item, data_dir) for item in items)  # data:NAME -> the file it names
     entry = MODELS.get(model)
     options: dict = {}
     if entry is not None and entry.kind == "learned":
@@ -105,10 +119,10 @@ def run(
         if gamma is not None:
             options["gamma"] = gamma
     cfg = RunConfig(model=model, data=items, split=split, test_seq=test_seq, seed=seed, sim_seed=sim_seed,
-                    pixel_um=pixel_um, model_options=options, train_fraction=train_fraction, train_on=TrainOn(train_on).value,
+                    pixel_um=read.pixel_um, read_options=read.beyond_pixel_um(), model_options=options, train_fraction=train_fraction, train_on=TrainOn(train_on).value,
                     sim_source=sim_source, rollout=rollout, horizons=parse_horizons(horizons),
                     filtered_oracle=filtered_oracle, probes=probes)
-    result = run_pipeline(cfg, out, progress=True, overwrite=overwrite)
+    result = run_pipeline(cfg, out, progress=True, overwrite=overwrite, device=device)
     m = result.metrics
     title = f"{m['dataset']}: test split ({m['split']} split), displacements in um per frame"
     console.print(metrics_table(title, result.rows, TABLE_KEYS))

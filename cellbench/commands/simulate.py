@@ -10,13 +10,16 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from cellbench.commands.options import positive
+from cellbench.commands.options import with_read_options
 from cellbench.errors import ConfigError
 from cellbench.outdir import RunKind, claim_out_dir
+
+if TYPE_CHECKING:
+    from cellbench.data.readers.options import ReadOptions
 
 
 SIM_RUN = RunKind(frozenset({"tracks.parquet", "truth.parquet", "pairs.parquet", "meta.json", "trajectory.gsd",
@@ -57,7 +60,7 @@ def _run_with_progress(label: str, cfg_or_name, seed: int, overrides: dict | Non
 
 
 def simulate_like(like: Path, out: Path, seed: int, max_lag_frames: int, corrections: int,
-                  pixel_um: float | None = None) -> dict:
+                  read: ReadOptions | None = None) -> dict:
     """Fit a preset to the tracks file ``like`` and simulate it; write everything under ``out``.
 
     ``out/preset.toml`` (the fitted SimConfig, with a ``[fit]`` table of every fitted number),
@@ -68,10 +71,10 @@ def simulate_like(like: Path, out: Path, seed: int, max_lag_frames: int, correct
     from cellbench.simfit import fit_preset
     from cellbench.simfit.report import write_report
     from cellbench.simfit.summary import summarize_tracks
-    from cellbench.data.readers import read_tracks
+    from cellbench.data.readers import read_with
     from cellbench.sim.preset_file import write_preset
 
-    real_tracks = read_tracks(like, pixel_um=pixel_um)
+    real_tracks = read_with(like, read)
     if real_tracks.meta.source_path is None:  # e.g. a parquet saved from a simulation: errors name the file given
         import dataclasses
 
@@ -92,6 +95,7 @@ def simulate_like(like: Path, out: Path, seed: int, max_lag_frames: int, correct
     return write_report(out, fit, real, sim, str(sim_dir), str(preset_path), seed)
 
 
+@with_read_options
 def simulate(
     preset: Annotated[str, typer.Option(help="Preset name (see --list) or a TOML preset file (e.g. one written "
                                              "by --like).")] = "default",
@@ -99,8 +103,6 @@ def simulate(
                     "cellbench reads), write OUT/preset.toml, simulate it into OUT/sim and write OUT/fit.md + fit.png. "
                     "Replaces --preset.")] = None,
     max_lag_frames: Annotated[int, typer.Option(min=4, help="--like: largest MSD lag fitted, frames.")] = 20,
-    pixel_um: Annotated[Optional[float], typer.Option(callback=positive, help="--like: pixel size in um, for a "
-                        "tracks file in pixels (a CTC folder, a TrackMate export without calibration).")] = None,
     corrections: Annotated[int, typer.Option(min=0, help="--like: simulation-based corrections of v0 and D_t "
                            "(0: free-ABP formula only).")] = 5,
     seed: Annotated[int, typer.Option(min=0, help="Random seed; same seed and options give identical bytes.")] = 0,
@@ -113,6 +115,7 @@ def simulate(
                          "are left alone). Without it such a folder is refused; the same run is rewritten in place.")] = False,
     allow_large: Annotated[bool, typer.Option(help="Run a simulation over the size limits (3e10 particle-steps, "
                            "8 GiB of memory; see cellbench.sim.budget) instead of refusing it.")] = False,
+    read: ReadOptions | None = None,
 ) -> None:
     """Simulate PRESET with SEED and write tracks.parquet, truth.parquet, pairs.parquet, meta.json,
     trajectory.gsd, snapshot.png and msd.png under OUT; or, with --like FILE, fit a preset to FILE first."""
@@ -129,8 +132,11 @@ def simulate(
     if out is None:
         raise ConfigError("--out is required (the folder to write the run into)")
     overrides = parse_sets(set_)
-    if pixel_um is not None and like is None:
-        raise ConfigError("--pixel-um applies to --like FILE only (a simulation is in um already)")
+    from cellbench.data.readers.options import ReadOptions
+
+    if read != ReadOptions() and like is None:
+        raise ConfigError("--pixel-um, --position-units, --frame-interval-s, --columns, --format and --drop-z apply "
+                          "to --like FILE only (a simulation is in um already)")
     if like is not None and (preset != "default" or overrides):
         raise ConfigError("--like fits the preset to a file: leave out --preset and --set (edit the written "
                           "preset.toml and rerun with --preset OUT/preset.toml instead)")
@@ -143,7 +149,7 @@ def simulate(
     if like is not None:
         claim_out_dir(out, LIKE_RUN, lambda _: False, overwrite)
         t0 = time.perf_counter()
-        cmp = simulate_like(like, out, seed, max_lag_frames, corrections, pixel_um)
+        cmp = simulate_like(like, out, seed, max_lag_frames, corrections, read)
         typer.echo(f"wrote {out}/preset.toml, {out}/sim, {out}/fit.md, {out}/fit.png (max MSD misfit lags "
                    f"1-{cmp['lags_frames'][-1]}: {cmp['msd_max_abs_rel_error']:.1%}, lag-1 autocorrelation "
                    f"{cmp['lag1_autocorr_real']:+.3f} real vs {cmp['lag1_autocorr_sim']:+.3f} simulated; "

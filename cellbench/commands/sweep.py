@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -13,6 +14,9 @@ from cellbench.leaderboard.tables import write_leaderboards
 from cellbench.leaderboard.pages import write_pages
 from cellbench.data.readers import read_tracks
 from cellbench.commands.console import console
+from cellbench.commands.data import DATA_DIR_HELP
+from cellbench.commands.compare import PLUGIN_HELP
+from cellbench.commands.options import DEVICE_HELP, device_option
 from cellbench.sweep import ResultStore, load_sweep
 
 
@@ -25,6 +29,11 @@ def sweep(
     tls_cert: Annotated[Optional[Path], typer.Option(help="With tls://: client certificate.")] = None,
     tls_key: Annotated[Optional[Path], typer.Option(help="With tls://: client key.")] = None,
     retry_failed: Annotated[bool, typer.Option(help="Run again the runs recorded as failed.")] = True,
+    device: Annotated[str, typer.Option(callback=device_option, help=DEVICE_HELP + " Not part of a run's key: "
+                                        "results from any device count as the same run.")] = "cpu",
+    plugin: Annotated[Optional[list[str]], typer.Option(help=PLUGIN_HELP + " Added to the TOML's plugins = [...]; "
+                      "every Dask worker imports them too (it must see the same module or file path).")] = None,
+    data_dir: Annotated[Optional[Path], typer.Option(help=DATA_DIR_HELP)] = None,
 ):
     """Run every model x dataset x seed x training fraction x option combination of CONFIG
     that has no result yet; finished runs are skipped, failures are recorded and the sweep goes on."""
@@ -33,13 +42,10 @@ def sweep(
     from cellbench.sweep.security import sweep_security
 
     security = sweep_security(scheduler, tls_ca_file, tls_cert, tls_key)
-    cfg = load_sweep(config)
-    with Progress(TextColumn("runs"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as bar:
-        def progress(total, already):
-            task = bar.add_task("runs", total=total, completed=already)
-            return lambda: bar.advance(task)
-
-        summary = run_sweep(cfg, results, scheduler=scheduler, n_workers=workers, security=security, progress=progress, retry_failed=retry_failed)
+    cfg = load_sweep(config, data_dir, plugins=tuple(plugin or ()))
+    with runs_progress() as progress:
+        summary = run_sweep(cfg, results, scheduler=scheduler, n_workers=workers, security=security, progress=progress, retry_failed=retry_failed,
+                            device=device)
     for line in summary.damaged:
         typer.echo(f"warning: damaged result file (its run, if in this sweep, was run again): {line}", err=True)
     console.print(f"sweep {cfg.name}: {summary.done} done, {summary.skipped} skipped (already in {results}), {summary.failed} failed")
@@ -49,16 +55,35 @@ def sweep(
         raise typer.Exit(code=1)
 
 
+@contextmanager
+def runs_progress():
+    """A progress bar over runs; yields the ``(n_total, n_done_already) -> advance()`` factory that
+    :func:`cellbench.sweep.runner.run_sweep` takes."""
+    with Progress(TextColumn("runs"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as bar:
+        def progress(total, already):
+            task = bar.add_task("runs", total=total, completed=already)
+            return lambda: bar.advance(task)
+
+        yield progress
+
+
 def leaderboard(
-    results: Annotated[Path, typer.Argument(help="Results folder written by `cellbench sweep`.")],
+    results: Annotated[Optional[Path], typer.Argument(help="Results folder written by `cellbench sweep` (not with --check).")] = None,
     out: Annotated[Path, typer.Option(help="Folder for the tables (Markdown, CSV) and PNG charts.")] = Path("leaderboards"),
+    check: Annotated[bool, typer.Option(help="Write nothing: name every page in --out whose tables were made by "
+                                             "other code than this checkout's (exit 1 if any).")] = False,
     title: Annotated[str, typer.Option(help="Title above each table.")] = "cellbench leaderboard",
     audit: Annotated[Optional[list[Path]], typer.Option(help="Real tracks file(s) for the leakage audit in bf-c2dl-hsc.md; repeatable.")] = None,
     skip_damaged: Annotated[bool, typer.Option(help="Write the tables from the whole result files even if some are damaged (each is still named).")] = False,
 ):
     """Write one table per dataset (mean ± 95% CI over seeds, best per column in bold) from RESULTS,
     and the pages synthetic.md and bf-c2dl-hsc.md. Every damaged result file (truncated, not a
-    record, foreign, edited after writing) is named; any stops the command unless --skip-damaged."""
+    record, foreign, edited after writing) is named; any stops the command unless --skip-damaged.
+    With --check, only compare the code version under every page in --out with the current code's."""
+    if check:
+        return check_pages(out)
+    if results is None:
+        raise typer.BadParameter("give the results folder written by `cellbench sweep` (or --check)", param_hint="RESULTS")
     if not results.is_dir():
         raise typer.BadParameter(f"{results}: no such results folder", param_hint="RESULTS")
     records, damaged = ResultStore(results).scan()
@@ -78,3 +103,20 @@ def leaderboard(
         raise typer.Exit(code=1)
     for p in written:
         console.print(f"wrote {p}")
+
+
+def check_pages(folder: Path) -> None:
+    """``leaderboard --check``: print the stale pages of ``folder`` with their versions; exit 1 if any."""
+    from cellbench.leaderboard.check import check_folder
+
+    if not folder.is_dir():
+        raise typer.BadParameter(f"{folder}: no such leaderboard folder", param_hint="--out")
+    current, stale = check_folder(folder)
+    n = len(list(folder.glob("*.md")))
+    for page in stale:
+        console.print(f"stale: {page.path} (code {', '.join(page.versions) or 'not named'})")
+    if stale:
+        console.print(f"{len(stale)} of {n} pages in {folder} were made by other code than the current code "
+                      f"{current}: regenerate them (bash leaderboards/regenerate.sh)")
+        raise typer.Exit(code=1)
+    console.print(f"{n} page(s) in {folder}: every table made by the current code {current}")

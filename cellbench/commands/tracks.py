@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated
 
 import numpy as np
 import typer
 from rich.table import Table
 
-from cellbench.commands.options import positive
-from cellbench.data.readers import read_tracks
+from cellbench.commands.options import with_read_options
+from cellbench.data.readers import read_with
 from cellbench.commands.console import console
 from cellbench.data.targets import displacement_targets
+
+if TYPE_CHECKING:
+    from cellbench.data.readers.options import ReadOptions
 
 app = typer.Typer(no_args_is_help=True, help="Inspect tracks files.")
 
@@ -45,14 +48,14 @@ def summary(tracks) -> list[tuple[str, str]]:
 
 
 @app.command("info")
+@with_read_options
 def info(
-    file: Annotated[Path, typer.Argument(help="Tracks file: TrackMate CSV/XML, CTC folder or cellbench parquet.")],
-    pixel_um: Annotated[
-        Optional[float], typer.Option(callback=positive, help="Pixel size in um, for files in pixels.")
-    ] = None,
+    file: Annotated[Path, typer.Argument(help="Tracks file: TrackMate CSV/XML, CTC folder, geff folder, cellbench "
+                                              "parquet, or a napari/Ultrack/laptrack/btrack/--columns table.")],
+    read: ReadOptions | None = None,
 ):
     """Rows, tracks, frames, cells per frame and displacement statistics of FILE."""
-    tracks = read_tracks(file, pixel_um=pixel_um)
+    tracks = read_with(file, read)
     table = Table(title=str(file), show_header=False)
     table.add_column("quantity")
     table.add_column("value")

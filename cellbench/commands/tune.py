@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.table import Table
 
 from cellbench.commands.console import console
+from cellbench.commands.options import with_read_options
 from cellbench.io import write_json
 
+if TYPE_CHECKING:
+    from cellbench.data.readers.options import ReadOptions
 
+
+@with_read_options
 def tune(
     model: Annotated[str, typer.Option(help="A learned model's registry name (cellbench run --help lists them).")],
     data: Annotated[str, typer.Option(help="Simulator preset name or tracks file; tuned on its validation block.")] = "default",
@@ -22,6 +27,7 @@ def tune(
     epochs: Annotated[Optional[int], typer.Option(min=1, help="Epoch cap of every trial (default: the loop's).")] = None,
     out: Annotated[Optional[Path], typer.Option(help="JSON file of every trial and the chosen options "
                                                      "(default tuning/MODEL-DATA.json).")] = None,
+    read: ReadOptions | None = None,
 ):
     """Train MODEL with TRIALS settings drawn by one seeded random search (the same space and budget for every
     learned model; the prior's gamma and eta_max too for physattn), score each by validation RMSE (um),
@@ -29,7 +35,8 @@ def tune(
     from cellbench.runs.pipeline import RunConfig, load_data
     from cellbench.runs.tuning import tune as run_tune
 
-    dataset = load_data(RunConfig(model=model, data=(data,), sim_seed=sim_seed))
+    dataset = load_data(RunConfig(model=model, data=(data,), sim_seed=sim_seed, pixel_um=read.pixel_um,
+                                  read_options=read.beyond_pixel_um()))
     with console.status(f"tuning {model} on {dataset.name}") as status:
         result = run_tune(model, dataset, trials=trials, seed=seed, epochs=epochs,
                           progress=lambda i, n: status.update(f"tuning {model} on {dataset.name}: trial {i}/{n} done"))

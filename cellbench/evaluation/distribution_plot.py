@@ -2,8 +2,8 @@
 
 The floor band is the envelope (pointwise min to max) of the truth and the independent
 simulations of the same preset (one or several seeds): the spread a perfect model would show.
-A scalar statistic (the polar order) is drawn as one marker per model beside the truth's line
-and the floor band. PNGs are written atomically (:func:`cellbench.io.write_atomic`).
+A scalar statistic (the polar order) is drawn as one marker per model (one row each, names
+on the y axis) beside the truth's line and the floor band. PNGs are written atomically (:func:`cellbench.io.write_atomic`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from cellbench.evaluation.distribution import KEYS, DistributionStats
-from cellbench.evaluation.figures import png_bytes, pyplot
+from cellbench.evaluation.figures import figure_legend, png_bytes, pyplot, wrap_to_width
 from cellbench.io import write_atomic
 
 AXES = {
@@ -37,21 +37,27 @@ def _floor_band(truth: np.ndarray, floors: list[np.ndarray]) -> tuple[np.ndarray
 
 def statistic_png(name: str, x, truth_curve, model_curves: dict, floor_curves, title: str = "") -> bytes:
     """The figure of :func:`plot_statistic` as PNG bytes."""
+    return png_bytes(statistic_figure(name, x, truth_curve, model_curves, floor_curves, title))
+
+
+def statistic_figure(name: str, x, truth_curve, model_curves: dict, floor_curves, title: str = ""):
+    """The figure of :func:`plot_statistic` (arguments alike); the legend sits under the axes."""
     if name not in AXES:
         raise ValueError(f"statistic {name!r} is unknown; choose one of {KEYS}")
     floors = list(floor_curves) if isinstance(floor_curves, (list, tuple)) else [floor_curves]
     xlabel, ylabel, scale = AXES[name]
     plt = pyplot()
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = plt.subplots(figsize=(6.5, 4.6), layout="constrained")
     lo, hi = _floor_band(truth_curve, floors)
-    if np.ndim(truth_curve) == 0:  # a scalar: models as markers, truth as a line, floor as a band
+    if np.ndim(truth_curve) == 0:  # a scalar: one row per model (names read horizontally), truth a line
         if floors:
-            ax.axhspan(lo[0], hi[0], color="0.85", label=f"floor ({len(floors)} independent sim.)")
-        ax.axhline(float(truth_curve), color="k", lw=2, label="truth")
+            ax.axvspan(lo[0], hi[0], color="0.85", label=f"floor ({len(floors)} independent sim.)")
+        ax.axvline(float(truth_curve), color="k", lw=2, label="truth")
         names = list(model_curves)
-        ax.plot(range(len(names)), [float(v) for v in model_curves.values()], "o", color="C0", label="models")
-        ax.set_xticks(range(len(names)), names, rotation=30, ha="right")
-        ax.set_xlim(-0.5, max(len(names), 1) - 0.5)
+        ax.plot([float(v) for v in model_curves.values()], range(len(names)), "o", color="C0", label="models")
+        ax.set_yticks(range(len(names)), names)
+        ax.set_ylim(max(len(names), 1) - 0.5, -0.5)
+        ax.set_xlabel(ylabel)
     else:
         x = np.asarray(x, dtype=float)
         if floors:
@@ -67,10 +73,10 @@ def statistic_png(name: str, x, truth_curve, model_curves: dict, floor_curves, t
             ax.axhline(1.0, color="0.5", lw=0.8, ls=":")
         if name == "vacf":
             ax.axhline(0.0, color="0.5", lw=0.8, ls=":")
-    ax.set_ylabel(ylabel)
-    ax.set_title(title or name)
-    ax.legend(fontsize=8)
-    return png_bytes(fig)
+        ax.set_ylabel(ylabel)
+    figure_legend(fig, ax, ncols=3)
+    wrap_to_width(fig, fig.suptitle(title or name, fontsize=11))
+    return fig
 
 
 def plot_statistic(path: Path, name: str, x, truth_curve, model_curves: dict, floor_curves, title: str = "") -> Path:
@@ -114,4 +120,4 @@ def plot_all(out_dir: Path, truth: DistributionStats, models: dict[str, Distribu
     return out
 
 
-__all__ = ["AXES", "statistic_png", "plot_statistic", "plot_all"]
+__all__ = ["AXES", "statistic_figure", "statistic_png", "plot_statistic", "plot_all"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from cellbench import space
 from cellbench.data.dataset import Dataset
 from cellbench.evaluation.bootstrap import metric_intervals
 from cellbench.evaluation.pointwise import extra_test_metrics, regression_metrics
@@ -163,10 +164,14 @@ def interval_section(predictors: dict[str, tuple[object, list[np.ndarray]]], dat
 
 
 def predictions_table(pred_per_seq: list[np.ndarray], data: Dataset, split: str = "test") -> pd.DataFrame:
-    """One row per scored target: sequence, track, frame, true and predicted displacement (um per frame)."""
+    """One row per scored target: sequence, track, frame, position at the frame (um), true and predicted
+    displacement (um per frame), and the predicted position at the next frame (um; wrapped into a periodic box)."""
     parts = []
     for i, (p, s) in enumerate(zip(pred_per_seq, data.seqs)):
         m = s.masks[split]
+        pos = s.tracks.positions_um()[m]
+        _, shift = space.from_box(s.tracks.periodic_box_um)
+        nxt = shift(pos, p[m])
         parts.append(
             pd.DataFrame(
                 {
@@ -174,10 +179,14 @@ def predictions_table(pred_per_seq: list[np.ndarray], data: Dataset, split: str 
                     "dataset": s.tracks.meta.dataset,
                     "track_id": s.tracks.df["track_id"].to_numpy()[m],
                     "frame": s.tracks.df["frame"].to_numpy()[m],
+                    "x_um": pos[:, 0],
+                    "y_um": pos[:, 1],
                     "dx_true_um": s.y_um[m, 0],
                     "dy_true_um": s.y_um[m, 1],
                     "dx_pred_um": p[m, 0],
                     "dy_pred_um": p[m, 1],
+                    "x_next_pred_um": nxt[:, 0],
+                    "y_next_pred_um": nxt[:, 1],
                 }
             )
         )

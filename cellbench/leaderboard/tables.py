@@ -25,7 +25,6 @@ import numpy as np
 import pandas as pd
 
 from cellbench.io import write_atomic, write_atomic_with
-from cellbench.evaluation.figures import png_bytes, pyplot
 from cellbench.leaderboard.columns import ATTENTION_CEILING_LINE, COLUMNS  # noqa: F401 (re-exported)
 from cellbench.leaderboard.dynamics import (CURVE_KEYS, DIST_FLOOR_LABEL, INTERACTION_COLUMNS, interaction_caption, DYNAMICS_COLUMNS, dynamics_caption, dynamics_columns,
                                             fill_filtered_oracle_ratio, floor_row, rollout_growth_png)
@@ -315,33 +314,16 @@ def provenance(df: pd.DataFrame, dataset: str) -> str:
     )
 
 
-def bar_chart(summary: pd.DataFrame, dataset: str, path: Path, metric: str = "rmse_abs_d_um") -> None:
-    """PNG bar chart of one metric per model with 95 % CI error bars, written atomically."""
-    plt = pyplot()
-    s = summary[(summary.dataset == dataset) & (summary.metric == metric) & (summary.train_fraction == 1.0)]
-    if s.empty:
-        return
-    labels = _order(list(s.label))
-    s = s.set_index("label").loc[labels]
-    label = dict((k, lab) for k, lab, _ in COLUMNS)[metric]
-    fig, ax = plt.subplots(figsize=(max(4, 0.8 * len(labels) + 2), 3.5))
-    colors = ["0.6" if l in REFERENCE_MODELS else "C0" for l in labels]
-    ax.bar(range(len(labels)), s["mean"], yerr=np.nan_to_num(s["ci95"]), color=colors, capsize=3)
-    ax.set_xticks(range(len(labels)), labels, rotation=30, ha="right")
-    ax.set_ylabel(label)
-    over = ("simulation seeds" if "interval" in s and (s.interval == "sim_seeds").any() else "seeds")
-    ax.set_title(f"{dataset}: test {label} (mean ± 95% CI over {over})")
-    fig.tight_layout()
-    write_atomic(path, png_bytes(fig, dpi=120))
-
-
 def dataset_slug(dataset: str) -> str:
     """The file-name stem of a dataset's board files (``<slug>.md``, ``<slug>_rollout.png``)."""
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", dataset).strip("_")
 
 
 def write_leaderboards(records: list[dict], out: Path, title: str = "cellbench leaderboard") -> list[Path]:
-    """Write ``<dataset>.md``, ``<dataset>.csv`` and ``<dataset>.png`` for every dataset; return the paths."""
+    """Write ``<dataset>.md``, ``<dataset>.csv`` and ``<dataset>.png`` (skill chart,
+    :mod:`cellbench.leaderboard.chart`) for every dataset; return the paths."""
+    from cellbench.leaderboard.chart import skill_chart  # the chart reads this module's row order
+
     out = Path(out)
     df = collect(real_trained(records))  # runs trained on a simulation are compared in sim-to-real.md
     if df.empty:
@@ -351,7 +333,7 @@ def write_leaderboards(records: list[dict], out: Path, title: str = "cellbench l
     for dataset in dict.fromkeys(df.dataset):
         slug = dataset_slug(dataset)
         png, growth = out / f"{slug}.png", out / f"{slug}_rollout.png"
-        bar_chart(summary, dataset, png)
+        has_png = skill_chart(summary, dataset, png)
         has_growth = rollout_growth_png(summary, dataset, growth)
         fractions = sorted(set(summary[summary.dataset == dataset].train_fraction), reverse=True)
         parts = [f"# {title}: {dataset}", ""]
@@ -371,6 +353,6 @@ def write_leaderboards(records: list[dict], out: Path, title: str = "cellbench l
         csv = out / f"{slug}.csv"
         table = summary[summary.dataset == dataset]
         write_atomic_with(csv, lambda tmp, t=table: t.to_csv(tmp, index=False))
-        written += [md, csv] + ([png] if png.exists() else []) + ([growth] if has_growth else [])
+        written += [md, csv] + ([png] if has_png else []) + ([growth] if has_growth else [])
     return written
 

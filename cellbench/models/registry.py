@@ -29,6 +29,21 @@ bottom of this module, a plug-in registers its class with the decorator::
             return GATv2Conv(in_channels, out_channels, heads=heads, edge_dim=edge_dim, add_self_loops=False)
 
 and ``cellbench.train.build.build("gatv2", hidden=16)`` makes a predictor of it.
+
+A model of ``kind='fitted'`` is any class with ``fit(data, seed)`` and ``predict(data)`` (numpy,
+scipy, scikit-learn; no training loop), e.g. ``examples/custom_model.py``.
+
+Plug-ins: models that live outside cellbench reach every command through one of
+
+- ``--plugin MODULE`` or ``--plugin path/to/file.py`` (``run``, ``compare``, ``sweep``) or
+  ``plugins = [...]`` in a sweep TOML: :func:`cellbench.models.plugins.load_plugins` imports
+  them, and their import registers the models (sweeps import them on every Dask worker too);
+- an installed distribution's entry point in the group ``cellbench.models``
+  (``[project.entry-points."cellbench.models"] ridge = "mypkg.models"``): the module is imported
+  the first time the registry is listed or asked for a name it does not hold
+  (:func:`cellbench.models.plugins.load_entry_points`). A plug-in that fails to import is named,
+  with its entry point, in a :class:`~cellbench.models.plugins.PluginWarning` and in the error
+  of an unknown model name.
 """
 
 from __future__ import annotations
@@ -40,7 +55,11 @@ from typing import Any, Callable, Mapping, Protocol
 
 from cellbench.errors import ConfigError
 
-KINDS = ("reference", "oracle", "learned")
+KINDS = ("reference", "oracle", "learned", "fitted")
+"""'reference': a trivial baseline; 'oracle': reads the simulator's truth; 'learned': a network
+trained by the one loop; 'fitted': any other model with its own ``fit(data, seed)`` / ``predict(data)``."""
+ENTRY_POINT_GROUP = "cellbench.models"
+"""The entry-point group through which installed distributions register models (:mod:`cellbench.models.plugins`)."""
 
 
 class Predictor(Protocol):
@@ -54,8 +73,9 @@ class Entry:
     """One registered model.
 
     name : the ``--model`` name. summary : one line for ``--help`` and the leaderboards.
-    kind : ``'reference'`` (a trivial baseline), ``'oracle'`` (reads the simulator's truth) or
-    ``'learned'`` (a network trained by the one loop). needs_truth : runs on simulated data only.
+    kind : ``'reference'`` (a trivial baseline), ``'oracle'`` (reads the simulator's truth),
+    ``'learned'`` (a network trained by the one loop) or ``'fitted'`` (a model of its own with
+    ``fit`` / ``predict``, e.g. a plug-in regression). needs_truth : runs on simulated data only.
     defaults : options applied under the caller's (nested dicts, e.g. ``{'train': {'eta_max': 0.1}}``,
     are merged key by key). target : ``'module:attribute'`` of the factory, imported by
     :meth:`load`; or factory : the factory itself (plug-ins registered with the decorator).
@@ -105,14 +125,61 @@ class Entry:
         return out
 
 
-MODELS: dict[str, Entry] = {}
-"""Every registered model by name, in registration order (references, oracle, learned models)."""
+def load_entry_points() -> None:
+    """Import the installed plug-ins not tried yet (:func:`cellbench.models.plugins.load_entry_points`)."""
+    from cellbench.models import plugins
+
+    plugins.load_entry_points()
+
+
+class _Registry(dict):
+    """A dict of entries that loads the installed plug-ins (:func:`load_entry_points`) before it is
+    listed or answers that it lacks a name; a built-in name is found without looking for plug-ins."""
+
+    def __missing__(self, name):
+        load_entry_points()
+        if dict.__contains__(self, name):
+            return dict.__getitem__(self, name)
+        raise KeyError(name)
+
+    def __contains__(self, name) -> bool:
+        if dict.__contains__(self, name):
+            return True
+        load_entry_points()
+        return dict.__contains__(self, name)
+
+    def get(self, name, default=None):
+        return self[name] if name in self else default
+
+    def __iter__(self):
+        load_entry_points()
+        return dict.__iter__(self)
+
+    def __len__(self) -> int:
+        load_entry_points()
+        return dict.__len__(self)
+
+    def keys(self):
+        load_entry_points()
+        return dict.keys(self)
+
+    def values(self):
+        load_entry_points()
+        return dict.values(self)
+
+    def items(self):
+        load_entry_points()
+        return dict.items(self)
+
+
+MODELS: dict[str, Entry] = _Registry()
+"""Every registered model by name, in registration order (references, oracle, learned models, then plug-ins)."""
 
 
 def _add(entry: Entry) -> Entry:
-    if entry.name in MODELS:
+    if dict.__contains__(MODELS, entry.name):
         raise ValueError(f"model {entry.name!r} registered twice")
-    MODELS[entry.name] = entry
+    dict.__setitem__(MODELS, entry.name, entry)
     return entry
 
 
@@ -136,8 +203,17 @@ def declare(name: str, summary: str, target: str, kind: str = "learned", needs_t
 def entry(name: str) -> Entry:
     """The entry of ``name``; an unknown name raises :class:`~cellbench.errors.ConfigError` listing the known ones."""
     if name not in MODELS:
-        raise ConfigError(f"--model {name!r} is unknown; choose one of {sorted(MODELS)}")
+        raise unknown_model(name)
     return MODELS[name]
+
+
+def unknown_model(name: str, where: str = "--model") -> ConfigError:
+    """The error for a model name nobody registered: the known names, how to add a model, failed plug-ins."""
+    text = (f"{where} {name!r} is unknown; choose one of {sorted(MODELS)} (a model of your own: --plugin MODULE "
+            f"or --plugin FILE.py, plugins = [...] in a sweep TOML, or an installed {ENTRY_POINT_GROUP!r} entry point)")
+    from cellbench.models.plugins import plugin_errors
+
+    return ConfigError("; ".join([text, *plugin_errors()]))
 
 
 def names(*kinds: str) -> tuple[str, ...]:

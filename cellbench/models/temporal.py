@@ -43,8 +43,8 @@ class TrackState:
         pos = np.minimum(np.searchsorted(self.keys, keys), len(self.keys) - 1)
         found = self.keys[pos] == keys
         if found.any():
-            idx_nodes = torch.from_numpy(np.flatnonzero(found))
-            idx_state = torch.from_numpy(pos[found])
+            idx_nodes = torch.from_numpy(np.flatnonzero(found)).to(like.device)
+            idx_state = torch.from_numpy(pos[found]).to(like.device)
             h0 = h0.index_copy(0, idx_nodes, self.h.index_select(0, idx_state))
             c0 = c0.index_copy(0, idx_nodes, self.c.index_select(0, idx_state))
         return h0, c0
@@ -52,7 +52,7 @@ class TrackState:
     def replace(self, keys: np.ndarray, h: Tensor, c: Tensor) -> None:
         """Keep exactly the tracks of the current step (ended tracks are dropped)."""
         order = np.argsort(keys, kind="stable")
-        idx = torch.from_numpy(order)
+        idx = torch.from_numpy(order).to(h.device)
         self.keys = np.asarray(keys)[order]
         self.h = h.index_select(0, idx)
         self.c = c.index_select(0, idx)

@@ -23,19 +23,21 @@ import hashlib
 import json
 import platform
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from cellbench.data.dataset import Dataset, build_dataset
+from cellbench.data.location import resolve_data_arg
 from cellbench.errors import ConfigError
 from cellbench.version import __version__
 from cellbench.evaluation.interactions import kernel_recovery_all
 from cellbench.evaluation.scoring import interval_section, predictions_table, score, score_predictors
 from cellbench.io import nan_to_null, sha256_file, write_atomic_with, write_json
 from cellbench.outdir import RunKind, claim_out_dir
-from cellbench.data.readers import read_tracks
+from cellbench.data.readers import read_with
+from cellbench.data.readers.options import ReadOptions
 from cellbench.models.registry import MODELS
 from cellbench.train.build import build
 from cellbench.runs.sim2real import DEFAULT_SIM_SOURCE, check_train_on, train_learned
@@ -68,6 +70,8 @@ class RunConfig:
     at ``horizons`` (frames). filtered_oracle : on active simulated data also score the
     filtered oracle (:mod:`cellbench.models.filtered_oracle`), the denominator of the second ratio.
     probes : also probe every predictor's two-body response and additivity (force-law probes).
+    read_options : how to read tracks files beyond ``pixel_um`` (units, column mapping, format;
+    :class:`~cellbench.data.readers.options.ReadOptions`); None reads them by suffix and header.
     """
 
     model: str
@@ -86,6 +90,7 @@ class RunConfig:
     horizons: tuple[int, ...] = HORIZONS
     filtered_oracle: bool = True
     probes: bool = True
+    read_options: ReadOptions | None = None
 
 
 @dataclass
@@ -102,18 +107,28 @@ def load_data(cfg: RunConfig) -> Dataset:
         raise ConfigError("--data: give a preset name or a tracks file")
     tracks, truths = [], []
     for item in cfg.data:
+        item = resolve_data_arg(item)  # data:NAME -> its file in the data folder ($CELLBENCH_DATA)
         if is_preset(item) and not Path(item).exists():
             t, truth = load_simulated(item, seed=cfg.sim_seed)
         elif Path(item).exists():
-            t, truth = read_tracks(Path(item), pixel_um=cfg.pixel_um), None
+            t, truth = read_with(Path(item), _read_options(cfg)), None
         else:
             from cellbench.sim import PRESETS
 
-            raise ConfigError(f"--data {item!r}: neither a file nor a preset; presets are {sorted(PRESETS)}")
+            raise ConfigError(f"--data {item!r}: neither a file nor a preset (presets are {sorted(PRESETS)}), nor "
+                              f"data:NAME for a dataset in the data folder (e.g. data:BF-C2DL-HSC_01)")
         tracks.append(t)
         truths.append(truth)
     return build_dataset(tracks, split=cfg.split, fractions=cfg.fractions, test_seq=cfg.test_seq, truths=truths,
                          train_fraction=cfg.train_fraction)
+
+
+def _read_options(cfg: RunConfig) -> ReadOptions:
+    """``cfg.read_options`` with ``cfg.pixel_um`` (the two must agree when both give a pixel size)."""
+    opts = cfg.read_options or ReadOptions()
+    if None not in (opts.pixel_um, cfg.pixel_um) and opts.pixel_um != cfg.pixel_um:
+        raise ConfigError(f"pixel_um {cfg.pixel_um} and read_options.pixel_um {opts.pixel_um} disagree: give one")
+    return replace(opts, pixel_um=cfg.pixel_um if opts.pixel_um is None else opts.pixel_um)
 
 
 def is_simulated(data: Dataset) -> bool:
@@ -157,7 +172,8 @@ def _same_run(cfg: RunConfig):
     return same
 
 
-def run(cfg: RunConfig, out_dir: Path | None = None, progress: bool = False, overwrite: bool = False) -> RunResult:
+def run(cfg: RunConfig, out_dir: Path | None = None, progress: bool = False, overwrite: bool = False,
+        device: str = "cpu") -> RunResult:
     """Fit ``cfg.model`` and the references on the training split; score all on test; write the run folder.
 
     Nothing is written until every number is computed; each file is written atomically. A folder
@@ -181,8 +197,8 @@ def run(cfg: RunConfig, out_dir: Path | None = None, progress: bool = False, ove
         claim_out_dir(out_dir, RUN_FILES, _same_run(cfg), overwrite, remove=False)
 
     options = dict(cfg.model_options)
-    if learned and progress:
-        options["train"] = {**options.get("train", {}), "progress": True}
+    if learned:  # how to train, not what: neither is part of the run's config
+        options["train"] = {**options.get("train", {}), "progress": progress, "device": device}
     sim2real, pretrained = None, None
     if cfg.train_on == "real":
         model = build(cfg.model, **options).fit(data, seed=cfg.seed)
@@ -228,7 +244,8 @@ def run(cfg: RunConfig, out_dir: Path | None = None, progress: bool = False, ove
 
         fr, cap = model.fit_result, model.train_cfg.epochs
         metrics["training"] = {"best_epoch": fr.best_epoch, "epochs_run": len(fr.history), "epoch_cap": cap,
-                               "cap_bound": bool(fr.best_epoch == cap - 1)}  # the last epoch was still the best
+                               "cap_bound": bool(fr.best_epoch == cap - 1),  # the last epoch was still the best
+                               "device": str(next(model.net.parameters()).device.type)}
         timing["training_seconds"] = model.fit_result.seconds
         att = model.attention_table(data, split="test")
         if att is not None and sim:

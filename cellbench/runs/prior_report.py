@@ -1,5 +1,6 @@
 """What ``cellbench prior`` does, as a library function: estimate, compare with the truth when
-the data are simulated, test against a no-structure null, write ``prior.json`` and ``prior.png``."""
+the data are simulated, test against a no-structure null, check whether the estimate can be
+trusted (:mod:`cellbench.prior.quality`), write ``prior.json`` and ``prior.png``."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from cellbench.errors import ConfigError
 from cellbench.prior.automatic import estimate_prior, positions_by_frame
 from cellbench.prior.validation.oz import solve_oz
 from cellbench.prior.plot import plot_prior
+from cellbench.prior.quality import frames_hint, prior_warnings, warning_lines
 from cellbench.prior.result import Prior
 from cellbench.prior.window import Window
 
@@ -28,13 +30,30 @@ class PriorRun:
 
 
 def first_frames(tracks, n_frames: int | None):
-    """The Tracks restricted to its first ``n_frames`` frames (a contiguous training block)."""
+    """The Tracks restricted to its first ``n_frames`` frames (a contiguous training block);
+    ConfigError when none of them holds two cells (:func:`require_pairs`)."""
+    if n_frames is not None and n_frames < 1:
+        raise ConfigError(f"--frames {n_frames}: must be >= 1")
+    require_pairs(tracks, n_frames)
     if n_frames is None:
         return tracks
-    if n_frames < 1:
-        raise ConfigError(f"--frames {n_frames}: must be >= 1")
     keep = tracks.frames[:n_frames]
     return tracks.with_df(tracks.df[tracks.df["frame"].isin(keep)])
+
+
+def require_pairs(tracks, n_frames: int | None = None) -> None:
+    """ConfigError unless one of the first ``n_frames`` frames (None: any frame) holds two cells,
+    saying which ``--frames`` reaches the first frame that does and where the most cells are."""
+    counts = tracks.cells_per_frame()
+    used = counts if n_frames is None else counts.iloc[:n_frames]
+    if not (used >= 2).any():
+        where = (f"--frames {n_frames}: none of the first {n_frames} frames" if n_frames is not None
+                 else f"no frame of {tracks.meta.dataset}")
+        first = np.flatnonzero(counts.to_numpy() >= 2)
+        more = (f"; the first frame with two cells is frame {counts.index[first[0]]} (--frames {first[0] + 1} or more "
+                f"reaches it); {frames_hint(counts, n_frames)}" if len(first) else
+                "; the prior needs frames with at least two cells")
+        raise ConfigError(f"{where} holds two cells, so there are no pairs to estimate S(k) from{more}")
 
 
 def null_prior(tracks, window: Window, seed: int = 0, repeats: int = NULL_REPEATS, **kwargs) -> list[Prior]:
@@ -106,11 +125,17 @@ def truth_curves(meta: dict, rho_per_um2: float, reference: str = "mc", seed: in
 
 
 def run_prior(tracks, out_dir: Path, meta: dict | None = None, window: str = "auto", reference: str = "mc",
-              seed: int = 0, null: bool = True, mc_frames: int = 1000) -> PriorRun:
-    """Estimate the prior of ``tracks`` and write ``prior.json`` and ``prior.png`` into ``out_dir``."""
+              seed: int = 0, null: bool = True, mc_frames: int = 1000, hint: str = "") -> PriorRun:
+    """Estimate the prior of ``tracks`` and write ``prior.json`` and ``prior.png`` into ``out_dir``.
+
+    ``extra["warnings"]`` (also in ``prior.json`` and on the plot) lists the failed checks of
+    :func:`cellbench.prior.quality.prior_warnings`; with a warning, ``hint`` (:func:`cellbench.prior.quality.frames_hint`
+    of the whole recording: where more cells are) goes to ``extra["where_the_cells_are"]`` and the
+    null's ratio is marked not meaningful (``extra["null"]["ratio_meaningful"]``)."""
     from cellbench.prior.validation.truth import recovery_errors
 
     out_dir = Path(out_dir)
+    require_pairs(tracks)
     prior = estimate_prior(tracks, window=window)
     extra: dict = {"dataset": tracks.meta.dataset, "n_frames_used": int(len(tracks.frames))}
     curves: dict = {}
@@ -150,11 +175,30 @@ def run_prior(tracks, out_dir: Path, meta: dict | None = None, window: str = "au
             "max_abs_c_null": float(np.max(band)),
             "max_abs_c": float(np.max(np.abs(prior.c_r))),
             "signal_to_null": float(np.max(np.abs(prior.c_r)) / max(float(np.max(band)), 1e-300)),
+            "rms_c_null": float(np.sqrt(np.mean(c_null**2))),
             "r_cut_null_um": [p.r_cut_um for p in nulls],
         }
         curves["uniform null (max |c|)"] = {"r": r, "c": band}
+    extra["warnings"] = prior_warnings(prior, positions_by_frame(tracks), extra["null"]["rms_c_null"] if null else None)
+    if null:
+        extra["null"]["ratio_meaningful"] = not extra["warnings"]
+    if extra["warnings"] and hint:
+        extra["where_the_cells_are"] = hint
     json_path, png_path = out_dir / "prior.json", out_dir / "prior.png"
     prior.save(json_path, extra)
     plot_prior(prior, png_path, curves, title=f"{tracks.meta.dataset}: rho = {prior.rho_per_um2:.4g} /um^2, "
-               f"r_cut = {prior.r_cut_um:.4g} um")
+               f"r_cut = {prior.r_cut_um:.4g} um", warnings=warning_lines(extra["warnings"], hint))
     return PriorRun(prior, extra, json_path, png_path)
+
+
+def report_lines(run: PriorRun) -> list[str]:
+    """What the console says about an estimate: the null comparison, read as evidence only when no
+    check failed, then one ``warning:`` line per failed check."""
+    lines = []
+    n, warnings = run.extra.get("null"), run.extra.get("warnings") or []
+    if n is not None:
+        ratio = (f"max |c(r)| = {n['max_abs_c']:.3g}, uniform null max |c| = {n['max_abs_c_null']:.3g} "
+                 f"(ratio {n['signal_to_null']:.3g})")
+        lines.append(ratio if not warnings else
+                     f"{ratio}: NOT evidence of structure, the estimate fails {len(warnings)} check(s) below")
+    return lines + warning_lines(warnings, run.extra.get("where_the_cells_are", ""))

@@ -74,29 +74,33 @@ def write_gsd(result: SimResult, path: Path) -> None:
     write_atomic_with(Path(path), writer)
 
 
+def _pyplot():
+    """``matplotlib.pyplot`` on the Agg backend (sim/ sits below evaluation/figures.py: its own two lines)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
 def _png_bytes(fig) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, metadata={"Software": None})
     return buf.getvalue()
 
 
-def write_pngs(result: SimResult, out_dir: Path) -> None:
-    """``snapshot.png`` (last frame, cells coloured by orientation, field of view and well) and
-    ``msd.png`` (MSD of the observed tracks against the free-ABP formula)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+def snapshot_figure(result: SimResult):
+    """The last frame: cells coloured by orientation, the field of view and the box or well; the
+    legend under the axes (never over the cells)."""
     from matplotlib.collections import EllipseCollection
     from matplotlib.patches import Circle, Rectangle
-
-    from cellbench.sim.analysis import abp_msd_theory, msd
 
     meta = result.meta
     df = result.tracks.df
     last = df["frame"].max()
     sel = (df["frame"] == last).to_numpy()
-    fig, ax = plt.subplots(figsize=(5.5, 5))
+    fig, ax = _pyplot().subplots(figsize=(5.5, 5.6), layout="constrained")
     d = 2 * df["radius_um"].to_numpy()[sel]
     ec = EllipseCollection(d, d, np.zeros_like(d), units="xy", offsets=df[["x_um", "y_um"]].to_numpy()[sel],
                            offset_transform=ax.transData, cmap="twilight", array=np.mod(result.truth["theta"].to_numpy()[sel], 2 * np.pi),
@@ -120,28 +124,38 @@ def write_pngs(result: SimResult, out_dir: Path) -> None:
     ax.set_xlabel("x (um)")
     ax.set_ylabel("y (um)")
     ax.set_title(f"{meta['preset'] or 'custom'}, frame {last}, {int(sel.sum())} cells, colour = orientation",
-                 fontsize=9)
-    ax.legend(loc="upper right", fontsize=7)
-    fig.colorbar(ec, ax=ax, label="theta (rad)", shrink=0.8)
-    fig.tight_layout()
-    write_atomic(out_dir / "snapshot.png", _png_bytes(fig))
-    plt.close(fig)
+                 fontsize=9, wrap=True)
+    fig.colorbar(ec, ax=ax, label="orientation theta (rad)", shrink=0.8)
+    fig.legend(loc="outside lower center", ncols=2, fontsize=7, frameon=False)
+    return fig
 
+
+def msd_figure(result: SimResult):
+    """MSD of the observed tracks (um^2) against the free-ABP formula, lag in s; legend under the axes."""
+    from cellbench.sim.analysis import abp_msd_theory, msd
+
+    meta = result.meta
     n_frames = int(meta["n_frames"])
     lags = np.unique(np.geomspace(1, max(1, n_frames // 2), 20).astype(int))
     tau = float(meta["frame_interval_s"])
-    fig, ax = plt.subplots(figsize=(5, 4))
+    fig, ax = _pyplot().subplots(figsize=(5, 4.4), layout="constrained")
     ax.loglog(lags * tau, msd(result.truth, lags), "o", label="simulated (observed tracks)")
     t = np.geomspace(lags[0] * tau, lags[-1] * tau, 100)
     ax.loglog(t, abp_msd_theory(t, meta["v0_um_per_s"], meta["D_t_um2_per_s"], meta["D_r_per_s"]), "-",
               label="free ABP: 4 D_t t + 2 v0^2/D_r^2 (D_r t + e^{-D_r t} - 1)")
     ax.set_xlabel("lag t (s)")
     ax.set_ylabel("MSD (um^2)")
-    ax.set_title(f"{meta['preset'] or 'custom'}: MSD vs non-interacting theory", fontsize=9)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    write_atomic(out_dir / "msd.png", _png_bytes(fig))
-    plt.close(fig)
+    ax.set_title(f"{meta['preset'] or 'custom'}: MSD vs non-interacting theory", fontsize=9, wrap=True)
+    fig.legend(loc="outside lower center", ncols=1, fontsize=7, frameon=False)
+    return fig
+
+
+def write_pngs(result: SimResult, out_dir: Path) -> None:
+    """``snapshot.png`` (:func:`snapshot_figure`) and ``msd.png`` (:func:`msd_figure`)."""
+    for name, make in (("snapshot.png", snapshot_figure), ("msd.png", msd_figure)):
+        fig = make(result)
+        write_atomic(out_dir / name, _png_bytes(fig))
+        _pyplot().close(fig)
 
 
 def write_run(result: SimResult, out_dir: Path) -> Path:

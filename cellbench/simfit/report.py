@@ -7,7 +7,6 @@ autocorrelation of one-frame displacements, the number of cells per frame over t
 
 from __future__ import annotations
 
-import io
 import math
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import numpy as np
 from cellbench.simfit.crowding import core_size_um
 from cellbench.simfit.preset import PresetFit
 from cellbench.simfit.summary import Summary
+from cellbench.evaluation.figures import figure_legend, png_bytes, pyplot, wrap_to_width
 from cellbench.io import write_atomic, write_json
 
 REPORT_LAGS = (1, 2, 5, 10, 20, 50, 100)
@@ -147,15 +147,11 @@ def fit_markdown(fit: PresetFit, cmp: dict, sim_dir: str, preset_path: str, seed
     return "\n".join(lines)
 
 
-def fit_figure_png(fit: PresetFit, real: Summary, sim: Summary) -> bytes:
-    """``fit.png``: MSD, lag-1 autocorrelation, cells per frame, g(r); real (black) vs simulation (red)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+def fit_figure(fit: PresetFit, real: Summary, sim: Summary):
+    """MSD, lag-1 autocorrelation, cells per frame, g(r); real (black) vs simulation (red); one legend."""
+    plt = pyplot()
     tau = fit.stats["frame_interval_s"]
-    fig, ax = plt.subplots(2, 2, figsize=(10, 8))
+    fig, ax = plt.subplots(2, 2, figsize=(10, 8), layout="constrained")
     a = ax[0, 0]
     a.loglog(real.lags_frames, real.msd_um2, "ko", ms=4, label="real")
     a.loglog(sim.lags_frames, sim.msd_um2, "r-", label="simulation")
@@ -163,34 +159,37 @@ def fit_figure_png(fit: PresetFit, real: Summary, sim: Summary) -> bytes:
              label="free-ABP formula fit")
     a.set_xlabel(f"lag (frames of {tau:g} s)")
     a.set_ylabel("MSD per axis (um^2)")
-    a.legend()
+    a.set_title("mean squared displacement", fontsize=10)
     a = ax[0, 1]
     xs = np.arange(2)
-    a.bar(xs - 0.2, real.rho1_xy, 0.4, color="k", label="real")
-    a.bar(xs + 0.2, sim.rho1_xy, 0.4, color="r", label="simulation")
+    a.bar(xs - 0.2, real.rho1_xy, 0.4, color="k")
+    a.bar(xs + 0.2, sim.rho1_xy, 0.4, color="r")
     a.axhline(0, color="grey", lw=0.5)
     a.set_xticks(xs, ["x", "y"])
-    a.set_ylabel("lag-1 autocorrelation of one-frame displacements")
-    a.legend()
+    a.set_xlabel("displacement component")
+    a.set_ylabel("lag-1 autocorrelation (dimensionless)")
+    a.set_title("lag-1 autocorrelation of one-frame displacements", fontsize=10)
     a = ax[1, 0]
-    a.plot(real.frames * tau / 3600, real.counts, "k-", label="real")
-    a.plot(sim.frames * tau / 3600, sim.counts, "r-", label="simulation")
+    a.plot(real.frames * tau / 3600, real.counts, "k-")
+    a.plot(sim.frames * tau / 3600, sim.counts, "r-")
     a.set_xlabel("time (h)")
     a.set_ylabel("cells per frame")
-    a.legend()
+    a.set_title("cells per frame", fontsize=10)
     a = ax[1, 1]
-    a.plot(real.r_um, real.g, "k-", label="real")
-    a.plot(sim.r_um, sim.g, "r-", label="simulation")
-    a.axhline(0.5, color="grey", lw=0.5, ls=":")
+    a.plot(real.r_um, real.g, "k-")
+    a.plot(sim.r_um, sim.g, "r-")
+    a.axhline(0.5, color="grey", lw=0.5, ls=":", label="g = 0.5 (core size)")
     a.set_xlabel("r (um)")
-    a.set_ylabel("g(r)")
-    a.legend()
-    fig.suptitle(f"{fit.stats['dataset']}: real vs fitted simulation")
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
-    plt.close(fig)
-    return buf.getvalue()
+    a.set_ylabel("g(r) (dimensionless)")
+    a.set_title("pair correlation", fontsize=10)
+    figure_legend(fig, ax)
+    wrap_to_width(fig, fig.suptitle(f"{fit.stats['dataset']}: real vs fitted simulation"))
+    return fig
+
+
+def fit_figure_png(fit: PresetFit, real: Summary, sim: Summary) -> bytes:
+    """``fit.png``: :func:`fit_figure` as PNG bytes (100 dpi)."""
+    return png_bytes(fit_figure(fit, real, sim), dpi=100)
 
 
 def write_report(out_dir: Path, fit: PresetFit, real: Summary, sim: Summary, sim_dir: str, preset_path: str,
@@ -205,4 +204,4 @@ def write_report(out_dir: Path, fit: PresetFit, real: Summary, sim: Summary, sim
     return cmp
 
 
-__all__ = ["comparison", "fit_markdown", "fit_figure_png", "write_report", "REPORT_LAGS"]
+__all__ = ["comparison", "fit_markdown", "fit_figure", "fit_figure_png", "write_report", "REPORT_LAGS"]

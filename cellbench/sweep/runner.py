@@ -1,8 +1,10 @@
-"""Run a sweep on Dask distributed: a LocalCluster by default, or an existing scheduler.
+"""Run a sweep on Dask distributed: a LocalCluster by default, or an existing scheduler; or, with
+``local=True``, in this process one run after another (``cellbench compare``).
 
 Data are prepared once on the client (simulated presets generated into the cache; every
 dataset hashed) and workers read them by path. Each finished run is written to the store as
-soon as it completes, so killing the sweep loses only the runs in flight.
+soon as it completes, so killing the sweep loses only the runs in flight. The sweep's plug-ins
+travel with every task and are imported by the worker before its run.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ class SweepSummary:
     failed: int = 0
     errors: list[str] = field(default_factory=list)
     damaged: list[str] = field(default_factory=list)  # "path: what is wrong", for files rerun or left alone
+    keys: list[str] = field(default_factory=list)  # the result key of every run of the sweep, in spec order
 
 
 def prepare_dataset(dataset: str, sim_seed: int = 0) -> tuple[str, str]:
@@ -84,12 +87,17 @@ def run_sweep(
     progress=None,
     retry_failed: bool = True,
     connect_timeout_s: float = 20.0,
+    local: bool = False,
+    device: str = "cpu",
 ) -> SweepSummary:
     """Execute every run of ``cfg`` whose result is not in ``results`` yet.
 
     Parameters
     ----------
-    progress : optional callable ``(n_total) -> advance()`` factory for a progress bar.
+    progress : optional callable ``(n_total, n_done_already) -> advance()`` factory for a progress bar.
+    local : run in this process, one run after another (no Dask); otherwise on ``scheduler`` or a
+        LocalCluster of ``n_workers`` processes.
+    device : where learned models train (``'auto'``, ``'cpu'``, ``'cuda'``); not part of a run's key.
     """
     store = ResultStore(results)
     version = code_version()
@@ -107,41 +115,50 @@ def run_sweep(
     for spec in cfg.specs:
         spec_d = spec.to_dict()
         key = run_key(spec_d, sha(spec), version)
+        summary.keys.append(key)
         status = store.status(key)
         if status == "done" or (status == "failed" and not retry_failed):
             summary.skipped += 1
             continue
         todo.append((key, spec, spec_d))
     advance = progress(len(cfg.specs), summary.skipped) if progress else (lambda: None)
+
+    def finish(key: str, spec, spec_d: dict, record: dict) -> None:
+        record.update(
+            spec=spec_d, label=spec.label, data_path=paths(spec), data_sha256=sha(spec),
+            code_version=version, finished_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        )
+        store.write(key, record)
+        if record["status"] == "done":
+            summary.done += 1
+        else:
+            summary.failed += 1
+            sim = f" sim seed {spec.sim_seed}" if spec.sim_seed else ""
+            summary.errors.append(f"{spec.label} on {' + '.join(spec.dataset)}{sim} seed {spec.seed}: {record['error']}")
+        advance()
+
+    if local:
+        for key, spec, spec_d in todo:
+            finish(key, spec, spec_d, execute(spec_d, paths(spec), plugins=cfg.plugins, one_thread=False,
+                                                  device=device))
+        return summary
     if not todo:
         return summary
-
     client = _client(scheduler, n_workers, security, connect_timeout_s)
     from dask.distributed import as_completed
 
     try:
         futures = {}
         for key, spec, spec_d in todo:
-            fut = client.submit(execute, spec_d, paths(spec), key=f"cellbench-run-{key}", pure=False)
+            fut = client.submit(execute, spec_d, paths(spec), plugins=cfg.plugins, device=device,
+                                key=f"cellbench-run-{key}", pure=False)
             futures[fut] = (key, spec, spec_d)
         for fut in as_completed(futures):
-            key, spec, spec_d = futures[fut]
             try:
                 record = fut.result()
             except Exception as err:  # noqa: BLE001 - e.g. KilledWorker: recorded as a failure
                 record = {"status": "failed", "error": f"{type(err).__name__}: {err}"}
-            record.update(
-                spec=spec_d, label=spec.label, data_path=paths(spec), data_sha256=sha(spec),
-                code_version=version, finished_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-            )
-            store.write(key, record)
-            if record["status"] == "done":
-                summary.done += 1
-            else:
-                summary.failed += 1
-                sim = f" sim seed {spec.sim_seed}" if spec.sim_seed else ""
-                summary.errors.append(f"{spec.label} on {' + '.join(spec.dataset)}{sim} seed {spec.seed}: {record['error']}")
-            advance()
+            finish(*futures[fut], record)
     finally:
         cluster = getattr(client, "cluster", None)
         client.close()

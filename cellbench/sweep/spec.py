@@ -16,6 +16,10 @@
 
     train_on = ["real", "sim", "sim+real"]   # learned models: training source (cellbench.runs.sim2real)
     sim_source = "like"                # or a preset name, a preset TOML, or a list of them
+    plugins = ["examples/custom_model.py", "mypkg.models"]   # modules that register models of your own
+    probes = true                      # force-law probes in every run
+    pixel_um = 0.65                    # pixel size (um) for tracks files in pixels
+    read_options = { position_units = "um", columns = { track = "TRACK", frame = "t", x = "x", y = "y" } }
 
     [models.physattn]                  # a grid over one model's options
     gamma = [0.0, 1.0]
@@ -27,10 +31,16 @@ tracks file is one recorded trajectory, so it ignores ``sim_seeds`` and runs onc
 (sim seed 0); a multi-sequence entry varies the sim seed of its preset sequences only. The
 default ``[0]`` leaves the spec, and so the result key, of every run as before the option existed.
 
-Relative dataset and preset-TOML paths are resolved against the TOML file's folder. The
+Relative dataset and preset-TOML paths are resolved against the TOML file's folder; ``data:NAME``
+entries (e.g. ``data:BF-C2DL-HSC_01``) in the data folder (:mod:`cellbench.data.location`). The
 ``train_on`` axis applies to learned models only (references always fit on the real training
 block, one run each); a ``"real"`` run has the same spec, hence the same result key, as in a
 sweep without the axis, so its finished result is reused.
+
+``plugins`` (module names, or ``.py`` files relative to the TOML file) are imported before the
+model names are checked, here and on every Dask worker before its run
+(:func:`cellbench.models.plugins.load_plugins`). A plug-in model's run key includes the sha256
+of the file that defines it, so editing that file reruns its runs.
 """
 
 from __future__ import annotations
@@ -39,8 +49,11 @@ import itertools
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from cellbench.data.location import is_data_name, resolve_data_name
 from cellbench.errors import ConfigError
 from cellbench.io import sha256_file
+from cellbench.models.plugins import is_plugin_file, load_plugins, source_sha256
+from cellbench.models.registry import unknown_model
 from cellbench.runs.sim2real import DEFAULT_SIM_SOURCE, TRAIN_ON
 
 try:
@@ -49,7 +62,8 @@ except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
 _SWEEP_KEYS = {"models", "datasets", "seeds", "train_fractions", "split", "test_seq", "fractions", "name", "train_on",
-               "sim_source", "sim_seeds", "rollout", "horizons", "filtered_oracle"}
+               "sim_source", "sim_seeds", "rollout", "horizons", "filtered_oracle", "probes", "plugins", "pixel_um",
+               "read_options"}
 DEFAULT_HORIZONS = (1, 2, 4, 8, 16)
 """The rollout horizons of a run (frames), as :data:`cellbench.evaluation.rollouts.HORIZONS`."""
 
@@ -72,19 +86,25 @@ class RunSpec:
     rollout: bool = True
     horizons: tuple[int, ...] = DEFAULT_HORIZONS
     filtered_oracle: bool = True
+    probes: bool = True
+    pixel_um: float | None = None  # pixel size of tracks files in pixels, um
+    model_sha256: str = ""  # of the file defining a plug-in model ('' for a built-in one)
+    read_options: tuple[tuple[str, object], ...] = ()  # ReadOptions fields beyond pixel_um (columns as pairs)
 
     def to_dict(self) -> dict:
         """The spec as hashed into the result key.
 
         A ``train_on = "real"`` spec leaves out the sim-source fields, and ``sim_seed``, ``rollout``,
-        ``horizons`` and ``filtered_oracle`` appear only when not at their defaults: a spec written
-        before these options existed keeps its key.
+        ``horizons``, ``filtered_oracle``, ``probes``, ``pixel_um``, ``model_sha256`` and ``read_options``
+        appear only when not at their defaults: a spec written before these options existed keeps its key.
         """
         d = asdict(self)
         d["model_options"] = dict(self.model_options)
+        d["read_options"] = {k: dict(v) if k == "columns" else v for k, v in self.read_options}
         d["horizons"] = list(self.horizons)
         for key, default in (("sim_seed", 0), ("rollout", True), ("horizons", list(DEFAULT_HORIZONS)),
-                             ("filtered_oracle", True)):
+                             ("filtered_oracle", True), ("probes", True), ("pixel_um", None), ("model_sha256", ""),
+                             ("read_options", {})):
             if d[key] == default:
                 d.pop(key)
         if self.train_on == "real":
@@ -111,6 +131,7 @@ class SweepConfig:
     name: str
     specs: list[RunSpec] = field(default_factory=list)
     source: str | None = None
+    plugins: tuple[str, ...] = ()  # imported on every worker before its run (files as absolute paths)
 
 
 def _as_list(value, key: str, where: str, kind) -> list:
@@ -121,8 +142,13 @@ def _as_list(value, key: str, where: str, kind) -> list:
     return values
 
 
-def expand(cfg: dict, where: str, base_dir: Path | None = None) -> SweepConfig:
-    """Validate a parsed sweep TOML and expand its grid (models x datasets x sim seeds x seeds x fractions x options)."""
+def expand(cfg: dict, where: str, base_dir: Path | None = None, data_dir: Path | None = None,
+           plugins: tuple[str, ...] = ()) -> SweepConfig:
+    """Validate a parsed sweep TOML and expand its grid (models x datasets x sim seeds x seeds x fractions x options).
+
+    ``data_dir``: the data folder for ``data:NAME`` entries (default ``$CELLBENCH_DATA``, see :mod:`cellbench.data.location`).
+    ``plugins`` (``--plugin``; files relative to the current folder) are imported with the TOML's
+    own ``plugins`` before any model name is checked."""
     if "sweep" not in cfg:
         raise ConfigError(f"{where}: missing the [sweep] table")
     sweep = cfg["sweep"]
@@ -154,17 +180,20 @@ def expand(cfg: dict, where: str, base_dir: Path | None = None) -> SweepConfig:
     sources = [_resolve_sim_source(s, where, base_dir) for s in _as_list(sweep.get("sim_source", [DEFAULT_SIM_SOURCE]),
                                                                           "sim_source", where, str)]
 
+    plugins = _plugins(plugins, None, "--plugin") + _plugins(sweep.get("plugins", []), base_dir, f"{where}: [sweep] plugins")
+    plugins = tuple(dict.fromkeys(plugins))
     from cellbench.models.registry import MODELS as known
 
     for m in models:
         if m not in known:
-            raise ConfigError(f"{where}: model {m!r} is unknown; choose from {sorted(known)}")
+            raise unknown_model(m, f"{where}: model")
+    model_sha = {m: source_sha256(m) for m in models}
     option_grids = cfg.get("models", {})
     for m in option_grids:
         if m not in models:
             raise ConfigError(f"{where}: [models.{m}] sets options of a model that is not in [sweep] models")
 
-    resolved = [tuple(_resolve(d, where, base_dir) for d in group) for group in datasets]
+    resolved = [tuple(_resolve(d, where, base_dir, data_dir) for d in group) for group in datasets]
 
     specs = []
     runs = [(model, dataset, sim_seed, seed, frac)
@@ -183,14 +212,26 @@ def expand(cfg: dict, where: str, base_dir: Path | None = None) -> SweepConfig:
             for t, (src, src_sha) in sims:
                 specs.append(RunSpec(model, dataset, int(seed), float(frac), split, sweep.get("test_seq"),
                                      tuple(zip(keys, values)), t, *((src, src_sha) if t != "real" else (DEFAULT_SIM_SOURCE, "")),
-                                     int(sim_seed), **extras))
-    return SweepConfig(sweep.get("name", Path(where).stem), specs, where)
+                                     int(sim_seed), model_sha256=model_sha[model], **extras))
+    return SweepConfig(sweep.get("name", Path(where).stem), specs, where, plugins)
+
+
+def _plugins(value, base_dir: Path | None, where: str) -> list[str]:
+    """Plug-ins as workers import them (files made absolute, relative to ``base_dir`` or the current
+    folder), after importing them here (:func:`~cellbench.models.plugins.load_plugins`)."""
+    out = []
+    for p in _as_list(value if isinstance(value, str) else list(value), "plugins", where, str) if value else []:
+        if is_plugin_file(p):
+            p = str(((base_dir or Path.cwd()) / Path(p).expanduser()).resolve())
+        out.append(p)
+    load_plugins(out, where)
+    return out
 
 
 def _evaluation_options(sweep: dict, where: str) -> dict:
-    """``rollout``, ``horizons`` and ``filtered_oracle`` of a [sweep] table, checked."""
+    """``rollout``, ``horizons``, ``filtered_oracle``, ``probes`` and ``pixel_um`` of a [sweep] table, checked."""
     out = {}
-    for key in ("rollout", "filtered_oracle"):
+    for key in ("rollout", "filtered_oracle", "probes"):
         if key in sweep:
             if not isinstance(sweep[key], bool):
                 raise ConfigError(f"{where}: [sweep] {key} must be true or false, got {sweep[key]!r}")
@@ -200,7 +241,33 @@ def _evaluation_options(sweep: dict, where: str) -> dict:
         if not ks or any(k < 1 for k in ks) or len(set(ks)) != len(ks):
             raise ConfigError(f"{where}: [sweep] horizons must be distinct frame counts >= 1, got {ks}")
         out["horizons"] = tuple(sorted(int(k) for k in ks))
+    if "pixel_um" in sweep:
+        px = sweep["pixel_um"]
+        if isinstance(px, bool) or not isinstance(px, (int, float)) or not 0 < px < float("inf"):
+            raise ConfigError(f"{where}: [sweep] pixel_um must be a pixel size > 0 in um, got {px!r}")
+        out["pixel_um"] = float(px)
+    if "read_options" in sweep:
+        out["read_options"] = _read_options(sweep["read_options"], where)
     return out
+
+
+def _read_options(table, where: str) -> tuple[tuple[str, object], ...]:
+    """``read_options = {...}`` of a [sweep] table (:class:`~cellbench.data.readers.options.ReadOptions`
+    fields but ``pixel_um``), checked, as sorted pairs of its non-default fields."""
+    from dataclasses import fields
+
+    from cellbench.data.readers.options import ReadOptions
+
+    known = sorted(f.name for f in fields(ReadOptions) if f.name != "pixel_um")
+    if not isinstance(table, dict) or set(table) - set(known):
+        raise ConfigError(f"{where}: [sweep] read_options must be a table of {known} (pixel_um is its own key), "
+                          f"got {table!r}")
+    try:
+        opts = ReadOptions(**table)
+    except ConfigError as err:
+        raise ConfigError(f"{where}: [sweep] read_options: {err}") from None
+    given = {k: v for k, v in asdict(opts).items() if k != "pixel_um" and v != getattr(ReadOptions(), k)}
+    return tuple(sorted((k, tuple(sorted(v.items())) if k == "columns" else v) for k, v in given.items()))
 
 
 def _resolve_sim_source(source: str, where: str, base_dir: Path | None) -> tuple[str, str]:
@@ -220,11 +287,18 @@ def _resolve_sim_source(source: str, where: str, base_dir: Path | None) -> tuple
     return str(p), sha256_file(p)
 
 
-def _resolve(dataset: str, where: str, base_dir: Path | None) -> str:
+def _resolve(dataset: str, where: str, base_dir: Path | None, data_dir: Path | None = None) -> str:
+    """A dataset entry as workers receive it: ``preset:NAME`` as is; ``data:NAME`` the absolute path of its file in
+    the data folder (:mod:`cellbench.data.location`; the same key as the path written out); a path, absolute."""
     if not isinstance(dataset, str):
         raise ConfigError(f"{where}: [sweep] datasets entries must be strings or lists of strings, got {dataset!r}")
     if dataset.startswith("preset:"):
         return dataset
+    if is_data_name(dataset):
+        try:
+            return str(resolve_data_name(dataset, data_dir))
+        except ConfigError as err:
+            raise ConfigError(f"{where}: [sweep] datasets: {err}") from None
     p = Path(dataset)
     if not p.is_absolute() and base_dir is not None:
         p = (base_dir / p).resolve()
@@ -233,7 +307,8 @@ def _resolve(dataset: str, where: str, base_dir: Path | None) -> str:
     return str(p)
 
 
-def load_sweep(path: Path) -> SweepConfig:
+def load_sweep(path: Path, data_dir: Path | None = None, plugins: tuple[str, ...] = ()) -> SweepConfig:
+    """The sweep of a TOML file; ``plugins`` (``--plugin``) are imported with the file's own."""
     path = Path(path)
     try:
         cfg = tomllib.loads(path.read_text())
@@ -241,4 +316,4 @@ def load_sweep(path: Path) -> SweepConfig:
         raise ConfigError(f"{path}: no such sweep file") from err
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"{path}: not valid TOML ({err})") from err
-    return expand(cfg, str(path), path.parent)
+    return expand(cfg, str(path), path.parent, data_dir, tuple(plugins))

@@ -22,7 +22,6 @@ a full causal pass (:func:`rollout`); the best state is kept.
 
 from __future__ import annotations
 
-import copy
 import math
 import time
 from dataclasses import dataclass, field
@@ -37,6 +36,7 @@ from cellbench.inputs.batching import SPLIT_CODE, FrameData, collate
 from cellbench.errors import ConfigError
 from cellbench.io import write_atomic_with
 from cellbench.models.physattn_conv import kl_to_prior, prior_distribution
+from cellbench.train.device import check_device, resolve_device
 
 
 TORCH_THREADS = 1
@@ -70,6 +70,8 @@ class TrainConfig:
     eta_max : final weight of KL(alpha || pi); 0 disables it. warmup_fraction : share of the
     steps over which eta rises. kl_reduce : 'mean' or 'sum' (eq. 6 as written) within each target's edges.
     grad_clip : max gradient norm. progress : show a progress bar over epochs.
+    device : ``'auto'``, ``'cpu'`` or ``'cuda'`` (:mod:`cellbench.train.device`); not part of a
+    run's identity (a run passes it like ``progress``), recorded in its metrics.
     """
 
     epochs: int = 60
@@ -83,6 +85,7 @@ class TrainConfig:
     weight_decay: float = 0.0
     grad_clip: float = 1.0
     progress: bool = False
+    device: str = "cpu"
 
     def __post_init__(self):
         if self.epochs < 1:
@@ -91,6 +94,7 @@ class TrainConfig:
             raise ConfigError(f"--eta-max {self.eta_max}: must be >= 0")
         if self.kl_reduce not in ("mean", "sum"):
             raise ConfigError(f"kl_reduce {self.kl_reduce!r}: choose 'mean' or 'sum'")
+        check_device(self.device)
 
 
 @dataclass
@@ -185,6 +189,7 @@ def _rollout(model, frames: list[list[FrameData]], stop: list[int] | None = None
     log_var None when homoscedastic; attention a list per block of (n_edges, heads) or None).
     """
     model.eval()
+    device = next(model.parameters()).device
     stop = stop or [len(s) for s in frames]
     start = start or [0] * len(frames)
     state = model.new_state()
@@ -193,13 +198,16 @@ def _rollout(model, frames: list[list[FrameData]], stop: list[int] | None = None
         lanes = [si for si in range(len(frames)) if start[si] <= k < stop[si]]
         if not lanes:
             continue
-        batch = collate([frames[si][k] for si in lanes], lanes)
+        batch = collate([frames[si][k] for si in lanes], lanes).to(device)
         pred = model(batch, state, return_attention=keep_attention)
+        mu = pred.mu.cpu().numpy()
+        log_var = None if pred.log_var is None else pred.log_var.cpu().numpy()
+        attention = None if pred.attention is None else [x.cpu().numpy() for x in pred.attention]
         for j, si in enumerate(lanes):
             a, b = batch.frame_ptr[j], batch.frame_ptr[j + 1]
             ea, eb = batch.edge_ptr[j], batch.edge_ptr[j + 1]
-            att = None if pred.attention is None else [x[ea:eb].numpy() for x in pred.attention]
-            out[si].append((pred.mu[a:b].numpy(), None if pred.log_var is None else pred.log_var[a:b].numpy(), att))
+            att = None if attention is None else [x[ea:eb] for x in attention]
+            out[si].append((mu[a:b], None if log_var is None else log_var[a:b], att))
     return out
 
 
@@ -274,6 +282,8 @@ def _fit(model, frames: list[list[FrameData]], cfg: TrainConfig, seed: int, kl_g
     seed_everything(seed)
     if init_state is not None:
         load_init_state(model, init_state)
+    device = resolve_device(cfg.device)
+    model.to(device)
     rng = np.random.default_rng(seed)
     t0 = time.perf_counter()
     lanes = training_lanes(frames, cfg.lanes)
@@ -283,7 +293,7 @@ def _fit(model, frames: list[list[FrameData]], cfg: TrainConfig, seed: int, kl_g
     use_kl = kl_gamma is not None and cfg.eta_max > 0
     prior_values = getattr(model, "prior_edge_values", None)  # the prior the model's logits see, if it says
     has_val = any(bool((f.split == SPLIT_CODE["val"]).any()) for seq in frames for f in seq)
-    best = (math.inf, -1, copy.deepcopy(model.state_dict()))
+    best = (math.inf, -1, cpu_state(model))
     if init_state is not None and has_val:
         best = (split_nll(model, frames, "val"), -1, best[2])  # the pretrained weights are a candidate too
     history: list[dict] = []
@@ -314,7 +324,7 @@ def _fit(model, frames: list[list[FrameData]], cfg: TrainConfig, seed: int, kl_g
                 for k in range(w0, min(w0 + cfg.bptt_frames, length)):
                     active = [li for li, l in enumerate(epoch_lanes) if k < len(l)]
                     batch = collate([frames[epoch_lanes[li][k][0]][epoch_lanes[li][k][1]] for li in active],
-                                    [li * len(frames) + epoch_lanes[li][k][0] for li in active])
+                                    [li * len(frames) + epoch_lanes[li][k][0] for li in active]).to(device)
                     pred = model(batch, state, return_attention=use_kl)
                     m = batch.split == train_code
                     if bool(m.any()):
@@ -351,7 +361,7 @@ def _fit(model, frames: list[list[FrameData]], cfg: TrainConfig, seed: int, kl_g
             history.append(row)
             score = val if has_val else row["train_nll"]
             if score < best[0]:
-                best = (score, epoch, copy.deepcopy(model.state_dict()))
+                best = (score, epoch, cpu_state(model))
             if on_epoch is not None:
                 on_epoch(row)
             if progress is not None:
@@ -363,6 +373,11 @@ def _fit(model, frames: list[list[FrameData]], cfg: TrainConfig, seed: int, kl_g
             progress.stop()
     model.load_state_dict(best[2])
     return TrainResult(best[2], best[1], history, time.perf_counter() - t0)
+
+
+def cpu_state(model) -> dict:
+    """A copy of ``model``'s ``state_dict`` on the CPU (checkpoints and the best epoch are kept there)."""
+    return {name: value.detach().to("cpu", copy=True) for name, value in model.state_dict().items()}
 
 
 def save_checkpoint(path: Path, state_dict: dict) -> None:

@@ -1,0 +1,1 @@
+"""Runnable examples of cellbench (``examples.custom_model`` is also a ``--plugin`` module)."""
