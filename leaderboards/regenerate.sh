@@ -13,6 +13,6 @@ results=${1:-results/leaderboards}
 for cfg in synthetic sample-efficiency ablation ablation-bias ablation-gamma ablation-prior ablation-paper interactions hsc hsc-transfer hsc-sim2real; do
   cellbench sweep "leaderboards/configs/$cfg.toml" --results "$results" || echo "sweep $cfg: some runs failed (recorded in $results)"
 done
-cellbench leaderboard "$results" --out leaderboards \
+cellbench leaderboard "$results" --out leaderboards --readme README.md \
   --audit "$CELLBENCH_DATA/bf-c2dl-hsc/BF-C2DL-HSC_01_spots.csv" \
   --audit "$CELLBENCH_DATA/bf-c2dl-hsc/BF-C2DL-HSC_02_spots.csv"

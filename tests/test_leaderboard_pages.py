@@ -125,3 +125,25 @@ def test_ablation_rows_are_named_by_what_the_prior_does_and_read_against_neither
                                                  "| neither (TransformerConv + LSTM)"]
     assert "worse: 'bias only, signed C~', 'both: bias + KL (the paper), signed C~'" in ablation
     assert "better: 'KL only, abs(c) prior'" in ablation and "no resolvable difference: 'KL only, signed C~'" in ablation
+
+
+def test_readme_paragraph_is_written_from_the_results(tmp_path):
+    from cellbench.errors import ConfigError
+    from cellbench.leaderboard.readme import END, START, splice, what_they_say, write_readme
+
+    recs = []
+    for seed, eps in enumerate((0.0, 0.002, -0.002)):
+        recs += [_record("physattn", "sim:default:seed0", seed, 0.8, 0.41 + eps),
+                 _record("transformer", "sim:default:seed0", seed, 0.79, 0.44 + eps),
+                 _record("ar", "BF-C2DL-HSC_02", seed, 2.0, 0.004), _record("lstm", "BF-C2DL-HSC_02", seed, 2.0, 0.011 + eps)]
+    text = what_they_say(recs)
+    assert "the c(r) prior hurts on default (-0.0300" in text
+    assert "BF-C2DL-HSC_02: best model lstm R^2 0.011" in text and "best trivial reference ar 0.004" in text
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# x\n\nbefore\n\n{START}\nold numbers 0.999\n{END}\n\nafter\n")
+    assert write_readme(recs, readme)
+    new = readme.read_text()
+    assert "old numbers" not in new and "lstm R^2 0.011" in new and new.startswith("# x\n\nbefore") and new.endswith("after\n")
+    assert not write_readme(recs, readme)  # the same results: nothing to change
+    with pytest.raises(ConfigError, match="no generated block"):
+        splice("# no markers\n", text)

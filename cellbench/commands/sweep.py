@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from cellbench.leaderboard.audit import displacement_stats, leak_audit
 from cellbench.leaderboard.tables import write_leaderboards
 from cellbench.leaderboard.pages import write_pages
+from cellbench.leaderboard.readme import write_readme
 from cellbench.data.readers import read_tracks
 from cellbench.commands.console import console
 from cellbench.commands.data import DATA_DIR_HELP
@@ -70,6 +71,8 @@ def runs_progress():
 def leaderboard(
     results: Annotated[Optional[Path], typer.Argument(help="Results folder written by `cellbench sweep` (not with --check).")] = None,
     out: Annotated[Path, typer.Option(help="Folder for the tables (Markdown, CSV) and PNG charts.")] = Path("leaderboards"),
+    readme: Annotated[Optional[Path], typer.Option(help="Also rewrite the generated 'what they say' paragraph of this "
+                                                      "README from the same results.")] = None,
     check: Annotated[bool, typer.Option(help="Write nothing: name every page in --out whose tables were made by "
                                              "other code than this checkout's (exit 1 if any).")] = False,
     title: Annotated[str, typer.Option(help="Title above each table.")] = "cellbench leaderboard",
@@ -98,6 +101,8 @@ def leaderboard(
         raise typer.Exit(code=1)
     audited = [(t.meta.dataset, leak_audit(t), displacement_stats(t)) for t in (read_tracks(p) for p in audit or [])]
     written = write_leaderboards(records, out, title) + write_pages(records, out, audited)
+    if readme is not None and write_readme(records, readme):
+        written.append(readme)
     if not written:
         console.print(f"no finished run in {results}: nothing written")
         raise typer.Exit(code=1)
