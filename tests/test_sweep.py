@@ -40,6 +40,9 @@ def test_tiny_sweep_through_dask_and_the_leaderboard_match_the_result_files(tmp_
     assert (summary.done, summary.skipped, summary.failed) == (4, 0, 0)
     records = ResultStore(tmp_path / "res").records()
     assert len(records) == 4 and all(r["status"] == "done" for r in records)
+    # where each run's time went, kept beside its metrics (not in them: same seed, same metrics bytes)
+    assert all({"load_seconds", "fit_predict_seconds", "scoring_seconds", "total_seconds"} <= set(r["timing"])
+               and "seconds" not in str(r["metrics"].keys()) for r in records)
 
     written = write_leaderboards(records, tmp_path / "lb")
     md = next(p for p in written if p.suffix == ".md").read_text()

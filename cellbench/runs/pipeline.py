@@ -99,6 +99,7 @@ class RunResult:
     metrics: dict  # {"model": ..., "test": {...}, "references": {name: {...}}, ...}
     rows: list[tuple[str, dict]]  # (name, metrics) for the printed table, model first
     model: object = None
+    timing: dict = field(default_factory=dict)  # seconds per phase (timing.json): where a run's time goes
 
 
 def load_data(cfg: RunConfig) -> Dataset:
@@ -184,6 +185,7 @@ def run(cfg: RunConfig, out_dir: Path | None = None, progress: bool = False, ove
     if cfg.model not in MODELS:
         raise ConfigError(f"--model {cfg.model!r} is unknown; choose one of {sorted(MODELS)}")
     data = load_data(cfg)
+    timing: dict[str, float] = {"load_seconds": time.perf_counter() - t0}
     sim = is_simulated(data)
     if MODELS[cfg.model].needs_truth and not sim:
         raise ConfigError(f"--model {cfg.model}: needs simulated data with truth (use --data PRESET)")
@@ -200,17 +202,23 @@ def run(cfg: RunConfig, out_dir: Path | None = None, progress: bool = False, ove
     if learned:  # how to train, not what: neither is part of the run's config
         options["train"] = {**options.get("train", {}), "progress": progress, "device": device}
     sim2real, pretrained = None, None
+    t_fit = time.perf_counter()
     if cfg.train_on == "real":
         model = build(cfg.model, **options).fit(data, seed=cfg.seed)
     else:
         model, sim2real, pretrained = train_learned(cfg.model, options, data, cfg.train_on, cfg.sim_source, cfg.seed)
     pred = model.predict(data)
+    timing["fit_predict_seconds"] = time.perf_counter() - t_fit  # frames, graphs, prior, training, one pass
     predictors = {cfg.model: (model, pred)}
+    t_refs = time.perf_counter()
     oracles = (["oracle"] + (["filtered-oracle"] if cfg.filtered_oracle and is_active(data) else [])) if sim else []
     for name in list(REFERENCES) + oracles:
         if name != cfg.model:
             ref = build(name).fit(data, seed=cfg.seed)
             predictors[name] = (ref, ref.predict(data))
+            timing[f"reference_{name}_seconds"] = time.perf_counter() - t_refs
+            t_refs = time.perf_counter()
+    t_score = time.perf_counter()
     rows = score_predictors(predictors, data)
     # moving-block bootstrap over test frames (seed fixed: runs differing only in training seed share resamples)
     intervals = interval_section(predictors, data, pairs=[(cfg.model, r) for r in predictors if r != cfg.model])
@@ -223,9 +231,9 @@ def run(cfg: RunConfig, out_dir: Path | None = None, progress: bool = False, ove
         metrics["val"] = score(pred, data, "val")
     if sim:  # thermal + localization noise on the test targets (cellbench.runs.simulated.noise_floor)
         metrics["noise_floor"] = dataset_noise_floor(data, "test")
+    timing["scoring_seconds"] = time.perf_counter() - t_score  # incl. the moving-block bootstrap
 
     extra_files: dict[str, object] = {}
-    timing: dict[str, float] = {}
     if cfg.rollout:
         t_roll = time.perf_counter()
         sections, files = dynamics_sections(predictors, data, cfg.horizons, seed=cfg.seed,
@@ -247,10 +255,12 @@ def run(cfg: RunConfig, out_dir: Path | None = None, progress: bool = False, ove
                                "cap_bound": bool(fr.best_epoch == cap - 1),  # the last epoch was still the best
                                "device": str(next(model.net.parameters()).device.type)}
         timing["training_seconds"] = model.fit_result.seconds
+        t_out = time.perf_counter()
         att = model.attention_table(data, split="test")
         if att is not None and sim:
             metrics["kernel_recovery"] = kernel_recovery_all(att, data, model)
         extra_files.update(run_outputs.learned_outputs(model, data, att, sim))
+        timing["attention_outputs_seconds"] = time.perf_counter() - t_out
     if sim2real is not None:
         timing["pretraining_seconds"] = sim2real["pretraining"].pop("seconds")
         metrics["sim2real"] = sim2real
@@ -290,4 +300,4 @@ def run(cfg: RunConfig, out_dir: Path | None = None, progress: bool = False, ove
     write_json(out_dir / "timing.json", timing)
     write_json(out_dir / "metrics.json", metrics)  # last: its presence marks a finished run
     order = [cfg.model] + [n for n in ("oracle", "const-velocity", "zero") if n in rows and n != cfg.model]
-    return RunResult(out_dir, metrics, [(n, rows[n]) for n in order], model)
+    return RunResult(out_dir, metrics, [(n, rows[n]) for n in order], model, timing)
