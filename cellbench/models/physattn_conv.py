@@ -14,7 +14,8 @@ paper's physical prior added to the attention logits (section 5):
 for an edge :math:`i \to j` (source ``edge_index[0]``, target ``edge_index[1]``); the softmax
 groups the incoming edges of each target j. With :math:`\gamma = 0` the layer is exactly
 TransformerConv. The prior neighbour distribution (eq. 4) and the alignment term (eq. 6) are
-:func:`prior_distribution` and :func:`kl_to_prior`.
+:func:`prior_distribution` and :func:`kl_to_prior` (:class:`PriorKL` when several graph blocks
+are scored against one prior: its alpha-free part is then computed once).
 
 Two options bring the prior to the learned logits' scale (section 4 asks for "a stable and
 comparable scale"; on ``default`` the robust :math:`\tilde C` reaches 15 on force-bearing edges and
@@ -82,19 +83,59 @@ def kl_to_prior(
     Returns
     -------
     Scalar tensor; 0 when no node is used. Logs are floored at :data:`KL_FLOOR`.
+    Scoring several attentions against one prior (the graph blocks of a batch)? Build
+    :class:`PriorKL` once and call it on each: the same numbers, the prior's share computed once.
     """
-    if alpha.dim() == 1:
-        alpha = alpha[:, None]
-    terms = alpha * (torch.log(alpha.clamp_min(KL_FLOOR)) - torch.log(pi.clamp_min(KL_FLOOR))[:, None])
-    per_node = scatter(terms, target, dim=0, dim_size=n_nodes, reduce=reduce)  # (n_nodes, n_heads)
-    deg = torch.bincount(target, minlength=n_nodes)
-    if use_node is None:
-        use_node = deg > 0
-    else:
-        use_node = use_node & (deg > 0)
-    if not bool(use_node.any()):
-        return alpha.sum() * 0.0  # keeps the graph (finite zero gradient)
-    return per_node[use_node].mean()
+    return PriorKL(pi, target, n_nodes, use_node, reduce)(alpha)
+
+
+class PriorKL:
+    r""":func:`kl_to_prior` toward one fixed prior, its alpha-free part computed once.
+
+    The training loop scores every graph block's attention against the same :math:`\pi` on the
+    same graph. What does not depend on :math:`\alpha` is built here once per batch: the floored
+    :math:`\log \pi`, the in-degree of each target (the divisor of ``reduce='mean'``) and the nodes
+    that enter the mean over j. Calling the object on an attention does only the alpha-dependent
+    work, with the same operations in the same order as before, so
+    ``PriorKL(pi, target, n_nodes, use_node, reduce)(alpha)`` is bitwise what :func:`kl_to_prior`
+    computed per block (value and gradient).
+
+    Parameters
+    ----------
+    pi, target, n_nodes, use_node, reduce : as in :func:`kl_to_prior`.
+
+    Shapes
+    ------
+    ``kl(alpha)``: alpha ``(n_edges, n_heads)`` or ``(n_edges,)``; returns a scalar tensor.
+    """
+
+    def __init__(self, pi: Tensor, target: Tensor, n_nodes: int, use_node: Tensor | None = None,
+                 reduce: str = "mean"):
+        if reduce not in ("mean", "sum"):
+            raise ValueError(f"reduce {reduce!r}: choose 'mean' or 'sum'")
+        self.target = target
+        self.n_nodes = n_nodes
+        self.log_pi = torch.log(pi.clamp_min(KL_FLOOR))[:, None]  # (n_edges, 1)
+        deg = torch.bincount(target, minlength=n_nodes)
+        used = deg > 0 if use_node is None else use_node & (deg > 0)
+        self.n_used = int(used.sum())
+        # rows of the per-node table that enter the mean; None: all of them (no gather needed)
+        self.used = None if self.n_used == n_nodes else used.nonzero().squeeze(1)
+        # what PyG's scatter(reduce='mean') divides by: the in-degree as a float, at least 1
+        self.count = deg.to(pi.dtype).clamp(min=1)[:, None] if reduce == "mean" else None
+
+    def __call__(self, alpha: Tensor) -> Tensor:
+        if alpha.dim() == 1:
+            alpha = alpha[:, None]
+        if self.n_used == 0:
+            return alpha.sum() * 0.0  # keeps the graph (finite zero gradient)
+        terms = alpha * (torch.log(alpha.clamp_min(KL_FLOOR)) - self.log_pi)
+        per_node = scatter(terms, self.target, dim=0, dim_size=self.n_nodes, reduce="sum")  # (n_nodes, n_heads)
+        if self.count is not None:
+            per_node = per_node / self.count.to(per_node.dtype)
+        if self.used is not None:
+            per_node = per_node.index_select(0, self.used)
+        return per_node.mean()
 
 
 def standardize_per_graph(c_tilde: Tensor, edge_ptr: np.ndarray, real: Tensor | None = None,

@@ -35,7 +35,7 @@ from torch import Tensor
 from cellbench.inputs.batching import SPLIT_CODE, FrameData, collate
 from cellbench.errors import ConfigError
 from cellbench.io import write_atomic_with
-from cellbench.models.physattn_conv import kl_to_prior, prior_distribution
+from cellbench.models.physattn_conv import PriorKL, prior_distribution
 from cellbench.train.device import check_device, resolve_device
 
 
@@ -142,8 +142,8 @@ def attention_kl(attention: list[Tensor], batch, gamma: float, reduce: str = "me
     """
     target = batch.edge_index[1]
     pi = prior_distribution(batch.c_tilde if c_tilde is None else c_tilde, target, batch.n_nodes, gamma)
-    kls = [kl_to_prior(a, pi, target, batch.n_nodes, batch.has_neighbour, reduce) for a in attention]
-    return torch.stack(kls).mean()
+    kl = PriorKL(pi, target, batch.n_nodes, batch.has_neighbour, reduce)  # pi's share once, not per block
+    return torch.stack([kl(a) for a in attention]).mean()
 
 
 def training_lanes(frames: list[list[FrameData]], n_lanes: int) -> list[list[tuple[int, int]]]:
