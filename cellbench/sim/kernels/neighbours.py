@@ -2,7 +2,9 @@
 
 The lists are built deterministically (serial sort, per-particle count and fill, serial prefix
 sum), so they do not depend on the number of threads; each particle's list is in cell-stencil
-order.
+order and, within a cell, in the order of the sort's ``visit`` sequence (increasing index for
+:func:`build_cells`; :mod:`.layout` passes the caller's indices of a permuted state, so that
+its lists are the same sequences of particles).
 """
 
 from __future__ import annotations
@@ -44,12 +46,12 @@ def stencil_segment(cx0, cy0, seg, nc, periodic, L):
 
 # -- cell and Verlet lists ------------------------------------------------------------------------
 @njit(cache=True)
-def build_cells(x, y, n, prm, cell_of, start, order):
+def sort_into_cells(x, y, n, prm, visit, cell_of, start, order):
     """Counting sort of the ``n`` alive particles into an nc x nc grid (serial, deterministic).
 
     Fills ``cell_of`` (n,), ``start`` (nc*nc + 1,) and ``order`` (n,): the particles of cell c
-    are ``order[start[c]:start[c+1]]`` in increasing index. Particles outside the grid go to
-    the nearest edge cell.
+    are ``order[start[c]:start[c+1]]``, in the order in which ``visit`` (a permutation of
+    0..n-1) lists them. Particles outside the grid go to the nearest edge cell.
     """
     nc = int(prm[P_NC])
     inv = 1.0 / prm[P_CELL]
@@ -65,10 +67,17 @@ def build_cells(x, y, n, prm, cell_of, start, order):
     for c in range(ncell):
         start[c + 1] += start[c]
     fill = start[:ncell].copy()
-    for i in range(n):
+    for k in range(n):
+        i = visit[k]
         c = cell_of[i]
         order[fill[c]] = i
         fill[c] += 1
+
+
+@njit(cache=True)
+def build_cells(x, y, n, prm, cell_of, start, order):
+    """:func:`sort_into_cells` with the particles of each cell in increasing index."""
+    sort_into_cells(x, y, n, prm, np.arange(n), cell_of, start, order)
 
 
 @njit(cache=True, inline="always")
@@ -107,22 +116,14 @@ def neighbours(i, x, y, prm, cell_of, start, order, reach2, out, lo, hi):
 
 
 @njit(cache=True, parallel=True)
-def build_verlet(x, y, n, prm, nb_start, par):
-    """Full Verlet lists of the ``n`` alive particles: every j within interaction range + skin.
+def verlet_from_cells(x, y, n, prm, cell_of, start, order, nb_start, par):
+    """Full Verlet lists from a cell sort (:func:`sort_into_cells`): every j within interaction range + skin.
 
-    A serial counting sort into cells, a count per particle, a serial prefix sum into
-    ``nb_start`` (n + 1,), then a fill per particle (each writes only its own slice), so the
-    lists do not depend on the number of threads. Returns the list array (int32): the
-    neighbours of i are ``nb[nb_start[i]:nb_start[i+1]]``.
+    A count per particle, a serial prefix sum into ``nb_start`` (n + 1,), then a fill per
+    particle (each writes only its own slice), so the lists do not depend on the number of
+    threads. Returns the list array (int32): the neighbours of i are
+    ``nb[nb_start[i]:nb_start[i+1]]``.
     """
-    if prm[P_KIND] == 0 and prm[P_ALIGN_G] == 0.0:  # no interactions: empty lists
-        nb_start[: n + 1] = 0
-        return np.empty(0, np.int32)
-    nc = int(prm[P_NC])
-    cell_of = np.empty(n, np.int64)
-    start = np.empty(nc * nc + 1, np.int64)
-    order = np.empty(n, np.int64)
-    build_cells(x, y, n, prm, cell_of, start, order)
     reach = max(prm[P_RMAX], prm[P_ALIGN_R]) + prm[P_SKIN]
     reach2 = reach * reach
     no_out = np.empty(0, np.int32)
@@ -145,3 +146,26 @@ def build_verlet(x, y, n, prm, nb_start, par):
             neighbours(i, x, y, prm, cell_of, start, order, reach2, nb, nb_start[i], nb_start[i + 1])
     return nb
 
+
+@njit(cache=True, inline="always")
+def interacting(prm):
+    """False when nothing interacts (no potential, no alignment): every list is empty."""
+    return prm[P_KIND] != 0 or prm[P_ALIGN_G] != 0.0
+
+
+@njit(cache=True)
+def build_verlet(x, y, n, prm, nb_start, par):
+    """Full Verlet lists of the ``n`` alive particles: :func:`build_cells`, then :func:`verlet_from_cells`.
+
+    Returns the list array (int32) and fills ``nb_start`` (n + 1,); empty lists when nothing
+    interacts.
+    """
+    if not interacting(prm):
+        nb_start[: n + 1] = 0
+        return np.empty(0, np.int32)
+    nc = int(prm[P_NC])
+    cell_of = np.empty(n, np.int64)
+    start = np.empty(nc * nc + 1, np.int64)
+    order = np.empty(n, np.int64)
+    build_cells(x, y, n, prm, cell_of, start, order)
+    return verlet_from_cells(x, y, n, prm, cell_of, start, order, nb_start, par)
