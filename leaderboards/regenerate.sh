@@ -10,9 +10,14 @@ case "$data" in /*) ;; *) data="$PWD/$data" ;; esac
 export CELLBENCH_DATA="$data"
 cd "$repo"
 results=${1:-results/leaderboards}
-for cfg in synthetic sample-efficiency ablation ablation-bias ablation-gamma ablation-prior ablation-paper interactions hsc hsc-transfer hsc-sim2real; do
+start=$SECONDS
+for cfg in synthetic synthetic-gnn synthetic-floor sample-efficiency ablation ablation-bias ablation-gamma ablation-prior \
+           ablation-paper interactions hsc hsc-transfer hsc-sim2real; do
+  t0=$SECONDS
   cellbench sweep "leaderboards/configs/$cfg.toml" --results "$results" || echo "sweep $cfg: some runs failed (recorded in $results)"
+  echo "timing: sweep $cfg $((SECONDS - t0)) s"
 done
 cellbench leaderboard "$results" --out leaderboards --readme README.md \
   --audit "$CELLBENCH_DATA/bf-c2dl-hsc/BF-C2DL-HSC_01_spots.csv" \
   --audit "$CELLBENCH_DATA/bf-c2dl-hsc/BF-C2DL-HSC_02_spots.csv"
+echo "timing: whole regeneration $((SECONDS - start)) s"

@@ -45,7 +45,7 @@ def _fitted(data, names=("zero", "const-velocity", "oracle")):
 def test_the_oracle_rollout_reproduces_the_oracle_row(active):
     """k = 1 from every test frame: the oracle rollout's errors are the one-step oracle's, row for row."""
     preds = _fitted(active)
-    opts = RolloutOptions(horizons=(1,), stride_frames=1, n_samples=0)
+    opts = RolloutOptions(horizons=(1,), stride_frames=1, n_samples=0, max_starts=10**6)
     sec = rollout_section(preds, active, opts)
     row = score_predictors(preds, active)["oracle"]
     assert sec["models"]["oracle"]["n_scored"][0] == active.n_targets("test")
@@ -60,6 +60,15 @@ def test_the_oracle_rollout_reproduces_the_oracle_row(active):
     rows = np.flatnonzero(np.isin(s.tracks.df["frame"].to_numpy(), starts))
     want = space.wrap(s.tracks.positions_um()[rows] + s.truth.oracle_um[rows], s.tracks.periodic_box_um)
     np.testing.assert_allclose(ro.pred_um[:, 0], want, atol=1e-9)
+
+
+def test_start_frames_are_capped_per_block_and_spread_over_it(active):
+    every = rollout_start_frames(active, RolloutOptions(horizons=(2,), stride_frames=1, max_starts=10**6))[0]
+    capped = rollout_start_frames(active, RolloutOptions(horizons=(2,), stride_frames=1, max_starts=3))[0]
+    assert len(every) > 3 and len(capped) == 3
+    assert capped[0] == every[0] and capped[-1] == every[-1] and set(capped) <= set(every)
+    with pytest.raises(ValueError, match="max_starts"):
+        RolloutOptions(max_starts=0)
 
 
 def test_ratios_and_sampled_scores_have_their_reference_values(active):

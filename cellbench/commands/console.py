@@ -9,8 +9,9 @@ from rich.table import Table
 
 from cellbench.evaluation.pointwise import METRIC_LABELS
 
-# Wide enough for a metrics table even when stdout is not a terminal (CI logs, pipes).
-console = Console(width=max(shutil.get_terminal_size((160, 24)).columns, 140))
+# Wide enough for a metrics table even when stdout is not a terminal (CI logs, pipes); no markup: dataset
+# names may hold brackets (preset variants, default[n_frames=100]).
+console = Console(width=max(shutil.get_terminal_size((160, 24)).columns, 140), markup=False)  # names hold [ ]: preset variants
 
 
 def metrics_table(title: str, rows: list[tuple[str, dict]], keys: list[str] | None = None) -> Table:

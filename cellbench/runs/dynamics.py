@@ -40,11 +40,12 @@ def floor_simulations(data: Dataset) -> tuple[dict[int, Tracks] | None, str | No
     or (None, None) when a sequence is not simulated (real data).
 
     The same system is the run's own config (``meta["config"]``, overrides included) with
-    simulation seed + :data:`FLOOR_SEED_OFFSET`; when that config is an unmodified preset the
-    cached dataset is used.
+    simulation seed + :data:`FLOOR_SEED_OFFSET`; when that config is an unmodified preset or preset
+    variant (``default[n_frames=100]``) the cached dataset is used.
     """
     import cellbench.sim
-    from cellbench.runs.simulated import load_simulated
+    from cellbench.runs.simulated import is_preset, load_simulated
+    from cellbench.sim.engine import resolve_config
     from cellbench.sim.config import config_from_dict
 
     floors, seeds = {}, set()
@@ -54,7 +55,7 @@ def floor_simulations(data: Dataset) -> tuple[dict[int, Tracks] | None, str | No
             return None, None
         seed = int(meta["seed"]) + FLOOR_SEED_OFFSET
         preset = meta.get("preset")
-        if preset in cellbench.sim.PRESETS and cellbench.sim.PRESETS[preset].to_dict() == meta["config"]:
+        if is_preset(preset or "") and resolve_config(preset)[1].to_dict() == meta["config"]:
             floors[i] = load_simulated(preset, seed=seed)[0]
             seeds.add(f"{preset} simulation seed {seed}")
         else:

@@ -174,11 +174,12 @@ def dataset_noise_floor(data, split: str = "test") -> dict[str, float] | None:
 
 
 def is_preset(name: str) -> bool:
+    """A built-in preset's name or a variant of one (``default[n_frames=100]``, :mod:`cellbench.sim.variants`)."""
     try:
-        from cellbench.sim import PRESETS
+        from cellbench.sim.variants import is_variant_of_preset
     except ImportError:
         return False
-    return name in PRESETS
+    return is_variant_of_preset(name)
 
 
 def load_simulated(preset: str, seed: int = 0) -> tuple[Tracks, SimTruth]:

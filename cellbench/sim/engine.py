@@ -28,6 +28,7 @@ from cellbench.sim import kernels as K
 from cellbench.sim.budget import check_size
 from cellbench.sim.config import KT, SimConfig, apply_overrides, rng_seed
 from cellbench.sim.noise import observed_positions_um
+from cellbench.sim.variants import variant_config
 
 SIMULATORS_VERSION = "3"  # bump when a change alters trajectories (part of the cache key)
 SKIN_FRACTION = 0.3  # Verlet skin / interaction range
@@ -70,15 +71,12 @@ class SimResult:
 
 
 def resolve_config(preset_or_config, overrides: dict | None = None) -> tuple[str | None, SimConfig]:
-    """(preset name or None, config with overrides applied)."""
-    from cellbench.sim.presets import PRESETS
-
+    """(preset name or None, config with overrides applied); a name may be a variant ``NAME[key=value,...]``
+    (:mod:`cellbench.sim.variants`), which keeps its full name."""
     if isinstance(preset_or_config, SimConfig):
         name, cfg = None, preset_or_config
     elif isinstance(preset_or_config, str):
-        if preset_or_config not in PRESETS:
-            raise ConfigError(f"--preset {preset_or_config!r} is unknown; choose one of {sorted(PRESETS)}")
-        name, cfg = preset_or_config, PRESETS[preset_or_config]
+        name, cfg = preset_or_config, variant_config(preset_or_config)
     else:
         raise ConfigError(f"expected a preset name or a SimConfig, got {type(preset_or_config).__name__}")
     return name, apply_overrides(cfg, overrides)

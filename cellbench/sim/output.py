@@ -20,6 +20,7 @@ import pandas as pd
 from cellbench.io import read_json, write_atomic, write_atomic_with, write_json
 from cellbench.data.tracks import Tracks
 from cellbench.sim.engine import SimResult, config_hash, resolve_config
+from cellbench.sim.variants import file_stem
 
 
 def _write_parquet(df: pd.DataFrame, path: Path) -> None:
@@ -199,7 +200,7 @@ def cached_dataset(preset: str, seed: int = 0, cache_dir: Path | None = None) ->
 
     name, cfg = resolve_config(preset)
     root = Path(cache_dir) if cache_dir is not None else cache_root()
-    folder = root / f"{name}-seed{seed}-{config_hash(name, cfg, seed)}"
+    folder = root / f"{file_stem(name)}-seed{seed}-{config_hash(name, cfg, seed)}"
     if (folder / "meta.json").exists():
         return folder
     tmp = root / f".{folder.name}.{os.getpid()}.tmp"

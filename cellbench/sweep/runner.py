@@ -41,8 +41,10 @@ def prepare_dataset(dataset: str, sim_seed: int = 0) -> tuple[str, str]:
     if dataset.startswith("preset:"):
         import cellbench.sim
 
+        from cellbench.sim.variants import is_variant_of_preset
+
         name = dataset.removeprefix("preset:")
-        if name not in cellbench.sim.PRESETS:
+        if not is_variant_of_preset(name):
             raise ConfigError(f"dataset {dataset!r}: unknown preset; presets are {sorted(cellbench.sim.PRESETS)}")
         folder = Path(cellbench.sim.cached_dataset(name, seed=sim_seed))
         return name, sha256_file(folder / "tracks.parquet")
