@@ -12,6 +12,7 @@ from cellbench.sim.engine import resolve_config
 from cellbench.sim.variants import file_stem, split_variant
 
 SMALL = "default[n_frames=6,n_cells=40]"
+LONGER = "default[n_frames=30,n_cells=40]"
 
 
 def test_a_variant_splits_into_its_preset_and_string_overrides():
@@ -60,3 +61,20 @@ def test_a_sweep_takes_a_variant_as_a_preset_dataset(tmp_path):
     cfg = {"sweep": {"models": ["zero"], "datasets": [f"preset:{SMALL}"], "seeds": [0], "sim_seeds": [0, 1]}}
     specs = expand(cfg, "t.toml").specs
     assert [(s.dataset, s.sim_seed) for s in specs] == [((f"preset:{SMALL}",), 0), ((f"preset:{SMALL}",), 1)]
+
+
+def test_the_cli_names_a_variant_in_full(tmp_path, monkeypatch):
+    """Brackets are not console markup: the run table and the simulate progress keep the variant's name."""
+    from typer.testing import CliRunner
+
+    from cellbench.cli import app
+
+    monkeypatch.setenv("CELLBENCH_CACHE", str(tmp_path / "cache"))
+    runner = CliRunner()
+    res = runner.invoke(app, ["simulate", "--preset", SMALL, "--out", str(tmp_path / "sim")])
+    assert res.exit_code == 0, res.output
+    assert f"simulating {SMALL}" in res.output
+    res = runner.invoke(app, ["run", "--model", "zero", "--data", LONGER, "--no-rollout", "--no-probes",
+                              "--out", str(tmp_path / "run")])
+    assert res.exit_code == 0, res.output
+    assert f"sim:{LONGER}:seed0" in res.output.replace("\n", "")

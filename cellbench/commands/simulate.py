@@ -48,8 +48,9 @@ def parse_sets(items: list[str] | None) -> dict[str, str]:
 def _run_with_progress(label: str, cfg_or_name, seed: int, overrides: dict | None, allow_large: bool = False):
     import cellbench.sim
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.markup import escape  # variant names hold brackets: default[n_frames=100]
 
-    with Progress(TextColumn(f"simulating {label}"), BarColumn(), MofNCompleteColumn(), TextColumn("frames"),
+    with Progress(TextColumn(escape(f"simulating {label}")), BarColumn(), MofNCompleteColumn(), TextColumn("frames"),
                   TimeElapsedColumn(), TimeRemainingColumn()) as bar:
         task = bar.add_task("frames", total=None)
 
