@@ -115,10 +115,19 @@ def sim2real_table(summary: pd.DataFrame, dataset: str) -> str:
     return "\n".join(lines)
 
 
+def _pm(row, signed: bool = False) -> str:
+    """``mean ± ci``, or the mean and "(one seed, no interval)" when the interval is undefined."""
+    mean = f"{row['mean']:+.4f}" if signed else f"{row['mean']:.4f}"
+    return f"{mean} ± {row['ci95']:.2g}" if np.isfinite(row["ci95"]) else f"{mean} (one seed, no interval)"
+
+
 def _verdict(a: pd.Series, b: pd.Series) -> str:
-    """'better', 'worse' or 'same' for mean a vs mean b (higher is better) by 95 % CI overlap."""
-    lo_a, hi_a = a["mean"] - np.nan_to_num(a["ci95"]), a["mean"] + np.nan_to_num(a["ci95"])
-    lo_b, hi_b = b["mean"] - np.nan_to_num(b["ci95"]), b["mean"] + np.nan_to_num(b["ci95"])
+    """'better', 'worse' or 'same' for mean a vs mean b (higher is better) by 95 % CI overlap; 'same'
+    (unresolved) when either interval is undefined (one seed): one run resolves nothing."""
+    if not (np.isfinite(a["ci95"]) and np.isfinite(b["ci95"])):
+        return "same"
+    lo_a, hi_a = a["mean"] - a["ci95"], a["mean"] + a["ci95"]
+    lo_b, hi_b = b["mean"] - b["ci95"], b["mean"] + b["ci95"]
     if lo_a > hi_b:
         return "better"
     if hi_a < lo_b:
@@ -141,9 +150,8 @@ def sim2real_reading(summary: pd.DataFrame, dataset: str, metric: str = "r2") ->
         real = get[(model, "real", "real")]
         verdict = _verdict(pd.Series(row), pd.Series(real))
         d = paired.get((model, src))
-        dtext = "" if d is None else f"; paired difference {d['mean']:+.4f} ± {np.nan_to_num(d['ci95']):.2g}"
-        tally[t][verdict].append(f"{model} ({src}: {row['mean']:.4f} ± {np.nan_to_num(row['ci95']):.2g} vs real "
-                                 f"{real['mean']:.4f} ± {np.nan_to_num(real['ci95']):.2g}{dtext})")
+        dtext = "" if d is None else f"; paired difference {_pm(d, signed=True)}"
+        tally[t][verdict].append(f"{model} ({src}: {_pm(row)} vs real {_pm(real)}{dtext})")
     for t, what in (("sim+real", "Pretraining on the simulation, then fine-tuning on the real training block"),
                     ("sim", "Training on the simulation alone")):
         n = sum(len(v) for v in tally[t].values())
@@ -160,9 +168,9 @@ def sim2real_reading(summary: pd.DataFrame, dataset: str, metric: str = "r2") ->
         sentences.append(text + "; ".join(parts) + ".")
     if zero is not None:
         beat = [f"{m} ({src})" for (m, t, src), r in get.items()
-                if t == "sim" and r["mean"] - np.nan_to_num(r["ci95"]) > zero["mean"]]
+                if t == "sim" and np.isfinite(r["ci95"]) and r["mean"] - r["ci95"] > zero["mean"]]
         below = [f"{m} ({src})" for (m, t, src), r in get.items()
-                 if t == "sim" and r["mean"] + np.nan_to_num(r["ci95"]) < zero["mean"]]
+                 if t == "sim" and np.isfinite(r["ci95"]) and r["mean"] + r["ci95"] < zero["mean"]]
         if beat or below:
             sentences.append(
                 f"Against predicting no motion (zero, R^2 {zero['mean']:.4f}): trained on the simulation alone, "
