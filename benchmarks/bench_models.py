@@ -37,6 +37,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch_geometric.nn import TransformerConv
 
+from hostinfo import machine_info  # benchmarks/ is on sys.path under pytest
+
 from cellbench.inputs.batching import EDGE_DIM, Batch, edge_features, track_keys
 from cellbench.inputs.graphs import radius_edges
 from cellbench.models.net import NetConfig
@@ -145,11 +147,13 @@ def test_train_step_throughput_physattn_vs_transformer(benchmark, n_cells):
         **{f"{name}_frames_per_s": BATCH_FRAMES / s for name, s in t.items()},
         "physattn_over_transformer_time": t["physattn"] / t["transformer"],
         "physattn_over_bare_time": t["physattn"] / t["bare"],
+        "torch_threads": torch.get_num_threads(), "torch": torch.__version__, **machine_info(),
     })
     print(f"\n{n_cells} cells/frame, frames/s: bare TransformerConv stack {BATCH_FRAMES / t['bare']:.1f}, "
           f"transformer network (with LSTM) {BATCH_FRAMES / t['transformer']:.1f}, physattn {BATCH_FRAMES / t['physattn']:.1f}; "
           f"time ratio physattn/transformer {t['physattn'] / t['transformer']:.3f} (the goal: <= 1.15), "
-          f"physattn/bare {t['physattn'] / t['bare']:.3f}")
+          f"physattn/bare {t['physattn'] / t['bare']:.3f} (CPU {machine_info()['cpu_model']}, "
+          f"{torch.get_num_threads()} torch thread(s), torch {torch.__version__})")
 
 
 def test_forward_backward_one_frame_of_10000_cells(benchmark):
