@@ -38,3 +38,17 @@ def test_the_real_sentence_falls_back_to_the_runs_bootstrap_with_one_seed():
         {"dataset": "cells", "label": "zero", "metric": "r2", "train_fraction": 1.0, "mean": 0.0, "ci95": float("nan"), "n": 1}])
     text = _real_sentence(pd.DataFrame({"dataset": ["cells"]}), summary)
     assert "± 0.009 (one seed; 95 % moving-block bootstrap over test frames)" in text and "nan" not in text
+
+
+def test_a_learned_model_above_the_oracle_is_flagged_and_otherwise_nothing_is_said():
+    from cellbench.leaderboard.synthetic import above_oracle
+
+    def summary(learned_r2: float, ci: float) -> pd.DataFrame:
+        return pd.DataFrame([
+            {"dataset": "sim:p", "label": "oracle", "metric": "r2", "train_fraction": 1.0, "mean": 0.015, "ci95": 0.002},
+            {"dataset": "sim:p", "label": "egnn", "metric": "r2", "train_fraction": 1.0, "mean": learned_r2, "ci95": ci}])
+
+    assert "no floor" in above_oracle(summary(0.07, float("nan")), "sim:p")
+    assert "(one run)" in above_oracle(summary(0.07, float("nan")), "sim:p")
+    assert above_oracle(summary(0.016, 0.004), "sim:p") == ""  # overlapping intervals: nothing to say
+    assert above_oracle(summary(0.010, 0.001), "sim:p") == ""
