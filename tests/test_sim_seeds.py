@@ -173,7 +173,7 @@ def test_tiny_sweep_over_sim_seeds_reaches_the_leaderboard(tmp_path, tiny_preset
     torch = pytest.importorskip("torch")
     path = tmp_path / "sweep.toml"
     path.write_text(f'[sweep]\nmodels = ["zero", "lstm"]\ndatasets = ["preset:{tiny_preset}"]\nseeds = [0, 1]\n'
-                    f"sim_seeds = [0, 1]\n{FAST}")
+                    f"sim_seeds = [0, 1]\nrollout = false\nprobes = false\nfiltered_oracle = false\n{FAST}")  # one-step only
     cfg = load_sweep(path)
     assert len(cfg.specs) == 8
     threads = torch.get_num_threads()

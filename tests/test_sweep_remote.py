@@ -122,7 +122,8 @@ def test_a_worker_killed_with_sigkill_loses_no_run(tmp_path):
 
     random_walk_tracks(n_tracks=40, n_frames=200, seed=1).save(tmp_path / "walk.parquet")
     n_runs = 8
-    cfg = load_sweep(_sweep_file(tmp_path, ["ar"], list(range(n_runs)), ["walk.parquet"]))
+    cfg = load_sweep(_sweep_file(tmp_path, ["ar"], list(range(n_runs)), ["walk.parquet"],
+                                 "rollout = false\nprobes = false\n"))  # one-step runs: the kill is what is tested
     res = tmp_path / "res"
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
             Client(cluster) as client:
