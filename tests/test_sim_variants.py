@@ -78,3 +78,12 @@ def test_the_cli_names_a_variant_in_full(tmp_path, monkeypatch):
                               "--out", str(tmp_path / "run")])
     assert res.exit_code == 0, res.output
     assert f"sim:{LONGER}:seed0" in res.output.replace("\n", "")
+
+
+def test_the_boards_name_files_and_find_the_noise_floor_of_a_variant():
+    from cellbench.leaderboard.tables import _preset_floor, dataset_slug
+
+    assert dataset_slug("sim:default[n_frames=100]") == "sim_default_n_frames_100"
+    slow = _preset_floor("sim:default[D_t_um2_per_s=0.4]:seed0")
+    assert slow is not None and slow["D_t_um2_per_s"] == 0.4  # the variant's own config, not the preset's
+    assert _preset_floor("sim:nope[n_frames=3]:seed0") is None

@@ -9,9 +9,9 @@ sim-to-real reading. No number in it is typed by hand, so it cannot drift from t
 
 from __future__ import annotations
 
-import numpy as np
-
 from pathlib import Path
+
+import numpy as np
 
 from cellbench.errors import ConfigError
 from cellbench.io import write_atomic

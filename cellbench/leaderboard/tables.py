@@ -144,11 +144,13 @@ def _preset_floor(dataset: str) -> dict | None:
     if len(presets) != 1 or len(re.findall(r"(?:^|\+)sim:", dataset)) != dataset.count("+") + 1:
         return None
     try:
-        from cellbench.sim import PRESETS
+        from cellbench.errors import ConfigError
+        from cellbench.sim.variants import variant_config
     except ImportError:
         return None
-    cfg = PRESETS.get(presets.pop())
-    if cfg is None:
+    try:
+        cfg = variant_config(presets.pop())  # a preset or a variant of one (default[n_frames=100])
+    except ConfigError:
         return None
     from cellbench.runs.simulated import noise_floor
 
@@ -316,7 +318,9 @@ def provenance(df: pd.DataFrame, dataset: str) -> str:
 
 def dataset_slug(dataset: str) -> str:
     """The file-name stem of a dataset's board files (``<slug>.md``, ``<slug>_rollout.png``)."""
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", dataset).strip("_")
+    from cellbench.sim.variants import file_stem  # the simulation cache names its folders the same way
+
+    return file_stem(dataset)
 
 
 def write_leaderboards(records: list[dict], out: Path, title: str = "cellbench leaderboard") -> list[Path]:
