@@ -26,6 +26,7 @@ from cellbench.data.tracks import Tracks
 from cellbench.evaluation.distribution import COUNTS_FROM_DATA_NOTE, DISTANCE_KINDS, distances, statistics
 from cellbench.evaluation.rollouts import rolled_tracks, rollout_positions
 from cellbench.evaluation.sampled_rollouts import NoisyPredictor, noise_sigma
+from cellbench.evaluation.shared_work import SharedWork, work_seed
 
 NOT_FREE = ("oracle", "filtered-oracle")
 """Predictors without a free rollout (see the module docstring)."""
@@ -60,9 +61,15 @@ def free_rollout_tracks(name: str, predictor, data: Dataset, block, seed: int,
     return rolled_tracks(tracks, ro, 0), noisy.noise
 
 
+def _free_statistics(name: str, predictor: tuple, data: Dataset, block, seed: int, truth):
+    """(statistics of ``name``'s free rollout of ``block``, the noise sentence)."""
+    rolled, noise = free_rollout_tracks(name, predictor[0], data, block, seed, pred=predictor[1])
+    return statistics(rolled, block.start_frame, block.stop_frame, like=truth), noise
+
+
 def distribution_section(predictors: dict, data: Dataset, seed: int = 0, active: bool = False,
                          floors: dict[int, Tracks] | None = None, floor_source: str | None = None,
-                         ) -> tuple[dict | None, dict]:
+                         shared: SharedWork | None = None) -> tuple[dict | None, dict]:
     """(the ``distribution`` section, ``{statistic: (x, truth, {model: curve}, [floor curve])}`` of the
     first test block for the plots).
 
@@ -71,6 +78,9 @@ def distribution_section(predictors: dict, data: Dataset, seed: int = 0, active:
     predictors : {name: (fitted predictor, one-step predictions)}.
     active : measure the polar order. floors : {sequence index: an independent simulation of the
         same preset} (None: no floor, real data). floor_source : how the floor was made, stated.
+    shared : where the references' free rollouts are looked up or cached
+        (:class:`~cellbench.evaluation.shared_work.SharedWork`; they draw with its ``REFERENCE_SEED``);
+        None: computed here.
 
     Returns
     -------
@@ -85,13 +95,15 @@ def distribution_section(predictors: dict, data: Dataset, seed: int = 0, active:
     per_model: dict[str, list[dict]] = {n: [] for n in names}
     floor_d: list[dict] = []
     noise, curves = {}, {}
+    shared = shared or SharedWork.off(data)
     for i, b in enumerate(blocks):
         tracks = data.seqs[b.seq].tracks
         truth = statistics(tracks, b.start_frame, b.stop_frame, active=active)
         model_stats = {}
         for n in names:
-            rolled, noise[n] = free_rollout_tracks(n, predictors[n][0], data, b, seed, pred=predictors[n][1])
-            model_stats[n] = statistics(rolled, b.start_frame, b.stop_frame, like=truth)
+            model_stats[n], noise[n] = shared.get(
+                n, "free rollout statistics", (b, active, work_seed(n, seed)),
+                lambda: _free_statistics(n, predictors[n], data, b, work_seed(n, seed), truth))
             per_model[n].append(distances(model_stats[n], truth, model_divides=False))
         floor_stats = None
         if floors is not None and b.seq in floors:

@@ -44,6 +44,7 @@ from cellbench.evaluation import probes
 from cellbench.inputs.graphs import default_r_cut_um, nearest_neighbour_um
 from cellbench.models.registry import MODELS
 from cellbench.sim import two_body
+from cellbench.evaluation.shared_work import TRUTH, SharedWork
 
 GRID_LO, GRID_HI = 0.3, 3.0
 """The grid spans [GRID_LO, GRID_HI] x the interaction range."""
@@ -161,8 +162,25 @@ def _probe_predictors(predictors: dict, cfg) -> tuple[dict, dict]:
     return keep, skipped
 
 
+def _truth(cfg, r: np.ndarray, r_add: float, opts: ProbeOptions) -> dict:
+    """The simulator's own two-body response (noise-free and noise-averaged) and additivity."""
+    true_r = two_body.pair_response_um(cfg, r, opts.n_orientations)
+    noisy, noisy_se = two_body.noisy_pair_response_um(cfg, r, opts.noisy_replicas)
+    return {"response_um": true_r, "range_um": probes.curve_range_um(r, true_r),
+            "sign_changes": probes.sign_changes(true_r), "n_unresolved": int(np.sum(~np.isfinite(true_r))),
+            "additivity": true_additivity(cfg, r_add, r_add, opts.additivity_angle_deg),
+            "response_noise_averaged_um": noisy, "response_noise_averaged_se_um": noisy_se}
+
+
+def _answers(predictor, template, r: np.ndarray, r_add: float, opts: ProbeOptions) -> tuple:
+    """(two-body response curve, additivity error) of one predictor on the probe tables."""
+    curve = probes.two_body_response(predictor, template, r, opts.n_orientations, opts.history_frames)
+    add = probes.additivity_error(predictor, template, r_add, r_add, opts.additivity_angle_deg, opts.history_frames)
+    return curve, add
+
+
 def probe_section(predictors: dict, data: Dataset, meta: dict | None = None,
-                  opts: ProbeOptions = ProbeOptions()) -> dict:
+                  opts: ProbeOptions = ProbeOptions(), shared: SharedWork | None = None) -> dict:
     """The JSON-ready ``probes`` section: grid, true curve, each model's curve, errors, additivity, rules.
 
     Parameters
@@ -172,6 +190,8 @@ def probe_section(predictors: dict, data: Dataset, meta: dict | None = None,
     meta : the simulated run's meta dict (``meta["config"]``); None: the first sequence's
         ``truth.meta`` when it has one, else no truth (real data).
     opts : :class:`ProbeOptions`.
+    shared : where the truth and the references' answers are looked up or cached
+        (:class:`~cellbench.evaluation.shared_work.SharedWork`); None: computed here.
 
     Returns
     -------
@@ -189,19 +209,14 @@ def probe_section(predictors: dict, data: Dataset, meta: dict | None = None,
     r_add = additivity_distance_um(rng_um, seen)
     seen_mask = r >= seen if math.isfinite(seen) else np.ones(len(r), bool)
     template = data.seqs[0].tracks
-    truth = None
-    if cfg is not None:
-        true_r = two_body.pair_response_um(cfg, r, opts.n_orientations)
-        noisy, noisy_se = two_body.noisy_pair_response_um(cfg, r, opts.noisy_replicas)
-        truth = {"response_um": true_r, "range_um": probes.curve_range_um(r, true_r),
-                 "sign_changes": probes.sign_changes(true_r), "n_unresolved": int(np.sum(~np.isfinite(true_r))),
-                 "additivity": true_additivity(cfg, r_add, r_add, opts.additivity_angle_deg),
-                 "response_noise_averaged_um": noisy, "response_noise_averaged_se_um": noisy_se}
+    shared = shared or SharedWork.off(data)
+    truth = None if cfg is None else shared.get(TRUTH, "probe truth", (opts, r, r_add),
+                                                 lambda: _truth(cfg, r, r_add, opts))
     usable, skipped = _probe_predictors(predictors, cfg)
     models = {}
     for name, p in usable.items():
-        curve = probes.two_body_response(p, template, r, opts.n_orientations, opts.history_frames)
-        add = probes.additivity_error(p, template, r_add, r_add, opts.additivity_angle_deg, opts.history_frames)
+        curve, add = shared.get(name, "probe answers", (opts, r, r_add),
+                                lambda: _answers(p, template, r, r_add, opts))
         row = {"response_um": curve, "additivity": add, "errors": None,
                "errors_seen": None}
         if truth is not None:

@@ -32,6 +32,7 @@ import numpy as np
 from cellbench.data.dataset import Dataset
 from cellbench.evaluation.rollouts import HORIZONS, Rollout, rollout_positions, rollout_rmse_um, start_frames_in
 from cellbench.evaluation.sampled_rollouts import energy_score_um, noise_sigma, sampled_rollout
+from cellbench.evaluation.shared_work import SharedWork, work_seed
 
 CELLS_RULE = ("a cell is scored at horizon k when its track is present with no gap from the start frame t0 to "
               "t0 + k; cells that appear during the horizon (entering the field of view, daughters, tracks "
@@ -180,7 +181,8 @@ def _ratio(a: list[float], b: list[float] | None) -> list[float] | None:
 
 
 def rollout_section(predictors: dict, data: Dataset, opts: RolloutOptions = RolloutOptions(),
-                    rollouts: dict[str, list[Rollout]] | None = None, seed: int = 0) -> dict | None:
+                    rollouts: dict[str, list[Rollout]] | None = None, seed: int = 0,
+                    shared: SharedWork | None = None) -> dict | None:
     """The ``rollout`` section: per predictor RMSE(k) in um and its ratios to zero and to the oracle.
 
     Parameters
@@ -188,7 +190,10 @@ def rollout_section(predictors: dict, data: Dataset, opts: RolloutOptions = Roll
     predictors : {name: (fitted predictor, its one-step predictions)}, as for
         :func:`cellbench.evaluation.scoring.score_predictors`.
     rollouts : already computed rollouts by name (reused, not recomputed).
-    seed : seed of the sampled rollouts' draws.
+    seed : seed of the sampled rollouts' draws (the references draw with
+        :data:`~cellbench.evaluation.shared_work.REFERENCE_SEED`, :func:`~cellbench.evaluation.shared_work.work_seed`).
+    shared : where the references' rollouts are looked up or cached
+        (:class:`~cellbench.evaluation.shared_work.SharedWork`); None: computed here.
 
     Returns
     -------
@@ -206,11 +211,13 @@ def rollout_section(predictors: dict, data: Dataset, opts: RolloutOptions = Roll
         return None
     starts = rollout_start_frames(data, opts)
     rollouts = dict(rollouts or {})
+    shared = shared or SharedWork.off(data)
     ks = [int(k) for k in opts.horizons]
     scores = {}
     for name, (predictor, _) in predictors.items():
         if name not in rollouts:
-            rollouts[name] = model_rollouts(name, predictor, data, starts, opts)
+            rollouts[name] = shared.get(name, "rollouts", opts,
+                                        lambda: model_rollouts(name, predictor, data, starts, opts))
         scores[name] = pooled_rmse_um(rollouts[name], ks)
     oracle = [scores["oracle"][k]["rmse_um"] for k in ks] if "oracle" in scores else None
     models = {}
@@ -219,7 +226,9 @@ def rollout_section(predictors: dict, data: Dataset, opts: RolloutOptions = Roll
         models[name] = {"rmse_um": rmse, "rmse_over_zero": _ratio(rmse, [sc[k]["zero_rmse_um"] for k in ks]),
                         "rmse_over_oracle": _ratio(rmse, oracle), "n_scored": [sc[k]["n_scored"] for k in ks]}
         if opts.n_samples and name != "oracle":
-            es, noise = sampled_scores(predictors[name][0], data, opts, seed, predictors[name][1])
+            s = work_seed(name, seed)
+            es, noise = shared.get(name, "sampled", (opts, s),
+                                   lambda: sampled_scores(predictors[name][0], data, opts, s, predictors[name][1]))
             for key in ("energy_score_um", "crps_um", "spread_um"):
                 models[name][key] = [es[k][key] for k in ks]
             models[name]["noise"] = noise

@@ -18,6 +18,7 @@ from cellbench.data.tracks import Tracks
 from cellbench.evaluation.distribution import KEYS
 from cellbench.evaluation.distribution_section import distribution_section
 from cellbench.evaluation.rollout_section import RolloutOptions, rollout_section
+from cellbench.evaluation.shared_work import SharedWork
 from cellbench.io import write_atomic
 
 FLOOR_SEED_OFFSET = 1
@@ -65,7 +66,7 @@ def floor_simulations(data: Dataset) -> tuple[dict[int, Tracks] | None, str | No
 
 
 def dynamics_sections(predictors: dict, data: Dataset, horizons, seed: int = 0,
-                      progress: bool = False) -> tuple[dict, dict]:
+                      progress: bool = False, shared: SharedWork | None = None) -> tuple[dict, dict]:
     """(``{"rollout": ...}``, ``{file name: writer(path)}``) for a run's fitted ``predictors``.
 
     Parameters
@@ -73,40 +74,47 @@ def dynamics_sections(predictors: dict, data: Dataset, horizons, seed: int = 0,
     predictors : {name: (fitted predictor, one-step predictions)} of the run.
     data : the run's dataset. horizons : the horizons k in frames.
     seed : seed of sampled rollouts. progress : show a progress line.
+    shared : the references' work shared between runs on the same data
+        (:mod:`cellbench.evaluation.shared_work`; default: the cache under ``$CELLBENCH_CACHE``).
+
+    The figures are drawn only when their writer is called (a sweep keeps metrics only).
     """
     from cellbench.evaluation.distribution_plot import statistic_png
     from cellbench.evaluation.rollout_plot import rollout_png
 
     sections, files = {}, {}
+    shared = shared or SharedWork(data)
     rolled = {k: v for k, v in predictors.items() if k not in NOT_ROLLED}
-    section = rollout_section(rolled, data, RolloutOptions(horizons=tuple(int(k) for k in horizons)), seed=seed)
+    section = rollout_section(rolled, data, RolloutOptions(horizons=tuple(int(k) for k in horizons)), seed=seed,
+                              shared=shared)
     if section is not None:
         sections["rollout"] = section
-        files["rollout.png"] = _writer(rollout_png(section, data.name))
+        files["rollout.png"] = _writer(rollout_png, section, data.name)
     floors, source = floor_simulations(data)
     dist, curves = distribution_section(predictors, data, seed=seed, active=is_active(data), floors=floors,
-                                        floor_source=source)
+                                        floor_source=source, shared=shared)
     if dist is not None:
         sections["distribution"] = dist
         b0 = dist['blocks'][0]
         title = f"{b0['dataset']}: free rollouts over test frames {b0['first_frame']}-{b0['stop_frame'] - 1}"
         for key, (x, truth, models, floor) in curves.items():
-            files[f"distribution_{key}.png"] = _writer(statistic_png(key, x, truth, models, floor, title))
+            files[f"distribution_{key}.png"] = _writer(statistic_png, key, x, truth, models, floor, title)
     return sections, files
 
 
-def probe_outputs(predictors: dict, data: Dataset) -> tuple[dict, dict]:
+def probe_outputs(predictors: dict, data: Dataset, shared: SharedWork | None = None) -> tuple[dict, dict]:
     """(``{"probes": ...}``, ``{"probes.png": writer}``): every predictor's two-body response and
     additivity beside the simulator's (:mod:`cellbench.evaluation.probe_section`; curves only on real data)."""
     from cellbench.evaluation.probe_plot import probe_png
     from cellbench.evaluation.probe_section import probe_section
 
-    section = probe_section({name: p for name, (p, _) in predictors.items()}, data)
-    return {"probes": section}, {"probes.png": _writer(probe_png(section, data.name))}
+    section = probe_section({name: p for name, (p, _) in predictors.items()}, data, shared=shared or SharedWork(data))
+    return {"probes": section}, {"probes.png": _writer(probe_png, section, data.name)}
 
 
-def _writer(png: bytes):
-    return lambda path: write_atomic(path, png)
+def _writer(draw, *args):
+    """A writer of the PNG ``draw(*args)`` returns, drawn only when the file is written."""
+    return lambda path: write_atomic(path, draw(*args))
 
 
 __all__ = ["DYNAMICS_FILES", "NOT_ROLLED", "is_active", "dynamics_sections", "probe_outputs", "floor_simulations"]

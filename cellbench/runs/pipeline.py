@@ -34,6 +34,7 @@ from cellbench.errors import ConfigError
 from cellbench.version import __version__
 from cellbench.evaluation.interactions import kernel_recovery_all
 from cellbench.evaluation.scoring import interval_section, predictions_table, score, score_predictors
+from cellbench.evaluation.shared_work import SharedWork
 from cellbench.io import nan_to_null, sha256_file, write_atomic_with, write_json
 from cellbench.outdir import RunKind, claim_out_dir
 from cellbench.data.readers import read_with
@@ -174,12 +175,16 @@ def _same_run(cfg: RunConfig):
 
 
 def run(cfg: RunConfig, out_dir: Path | None = None, progress: bool = False, overwrite: bool = False,
-        device: str = "cpu") -> RunResult:
+        device: str = "cpu", files: bool = True) -> RunResult:
     """Fit ``cfg.model`` and the references on the training split; score all on test; write the run folder.
 
     Nothing is written until every number is computed; each file is written atomically. A folder
     holding another run is refused before any work unless ``overwrite``; the old run's files are
-    removed only once the new ones are ready to be written.
+    removed only once the new ones are ready to be written. ``files=False`` writes only
+    ``metrics.json``, ``config.json`` and ``timing.json`` (a sweep keeps no run folder): the
+    predictions, checkpoints and figures are then neither written nor drawn. The references'
+    rollouts and probes are shared with other runs on the same data
+    (:mod:`cellbench.evaluation.shared_work`).
     """
     t0 = time.perf_counter()
     if cfg.model not in MODELS:
@@ -234,18 +239,19 @@ def run(cfg: RunConfig, out_dir: Path | None = None, progress: bool = False, ove
     timing["scoring_seconds"] = time.perf_counter() - t_score  # incl. the moving-block bootstrap
 
     extra_files: dict[str, object] = {}
+    shared = SharedWork(data)
     if cfg.rollout:
         t_roll = time.perf_counter()
-        sections, files = dynamics_sections(predictors, data, cfg.horizons, seed=cfg.seed,
-                                            progress=progress)
+        sections, writers = dynamics_sections(predictors, data, cfg.horizons, seed=cfg.seed,
+                                              progress=progress, shared=shared)
         metrics.update(sections)
-        extra_files.update(files)
+        extra_files.update(writers)
         timing["rollout_seconds"] = time.perf_counter() - t_roll
     if cfg.probes:
         t_probe = time.perf_counter()
-        sections, files = probe_outputs(predictors, data)
+        sections, writers = probe_outputs(predictors, data, shared=shared)
         metrics.update(sections)
-        extra_files.update(files)
+        extra_files.update(writers)
         timing["probe_seconds"] = time.perf_counter() - t_probe
     if learned:
         from cellbench.evaluation import run_outputs
@@ -290,11 +296,12 @@ def run(cfg: RunConfig, out_dir: Path | None = None, progress: bool = False, ove
             "fields": undefined,
             "why": "the metric is undefined on these targets (e.g. R^2 of fewer than two targets or of targets "
                    "without variance, an interaction metric without force-bearing edges)"}
-    table = predictions_table(pred, data, "test")
+    table = predictions_table(pred, data, "test") if files else None
     claim_out_dir(out_dir, RUN_FILES, _same_run(cfg), overwrite)
-    write_atomic_with(out_dir / "predictions.parquet", lambda tmp: table.to_parquet(tmp, index=False))
-    for name, writer in extra_files.items():
-        writer(out_dir / name)
+    if files:
+        write_atomic_with(out_dir / "predictions.parquet", lambda tmp: table.to_parquet(tmp, index=False))
+        for name, writer in extra_files.items():
+            writer(out_dir / name)
     write_json(out_dir / "config.json", config)
     timing["total_seconds"] = time.perf_counter() - t0
     write_json(out_dir / "timing.json", timing)

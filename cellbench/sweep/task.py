@@ -57,7 +57,8 @@ def execute(spec: dict, data_paths: list[str], run_dir: str | None = None, plugi
 
         cfg = _run_config(spec, data_paths)
         with tempfile.TemporaryDirectory() as tmp:
-            result = run(cfg, Path(run_dir) if run_dir else Path(tmp) / "run", device=device)
+            # without a run folder to keep, only the metrics are made: no predictions, checkpoints, figures
+            result = run(cfg, Path(run_dir) if run_dir else Path(tmp) / "run", device=device, files=bool(run_dir))
         return {"status": "done", "metrics": result.metrics, "elapsed_s": time.perf_counter() - t0,
                 "timing": result.timing}
     except Exception as err:  # noqa: BLE001 - recorded, not swallowed: the record carries it
