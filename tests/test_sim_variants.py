@@ -87,3 +87,16 @@ def test_the_boards_name_files_and_find_the_noise_floor_of_a_variant():
     slow = _preset_floor("sim:default[D_t_um2_per_s=0.4]:seed0")
     assert slow is not None and slow["D_t_um2_per_s"] == 0.4  # the variant's own config, not the preset's
     assert _preset_floor("sim:nope[n_frames=3]:seed0") is None
+
+
+def test_a_variant_sets_a_field_of_view_with_spaces_between_its_numbers():
+    """Commas separate a variant's keys, so a tuple field takes spaces (or commas with --set)."""
+    from cellbench.sim.config import apply_overrides
+    from cellbench.sim.presets import PRESETS
+    from cellbench.sim.variants import variant_config
+
+    cfg = variant_config("abp-wca[n_cells=458,box_um=300,fov_um=30 30 270 270]")
+    assert (cfg.n_cells, cfg.box_um, cfg.fov_um) == (458, 300.0, (30.0, 30.0, 270.0, 270.0))
+    assert apply_overrides(PRESETS["default"], {"fov_um": "1,2,3,4"}).fov_um == (1.0, 2.0, 3.0, 4.0)
+    with pytest.raises(ConfigError, match="fov_um"):
+        variant_config("abp-wca[fov_um=30 a 270 270]")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -256,12 +257,12 @@ def _coerce(key: str, value, current, annotation: str):
     text = value.strip()
     if text.lower() in ("none", "null"):
         return None
-    if "tuple" in annotation:
-        parts = [p for p in text.strip("()[]").split(",") if p.strip()]
+    if "tuple" in annotation:  # commas or spaces: a preset variant's brackets keep commas for its keys
+        parts = [p for p in re.split(r"[,\s]+", text.strip("()[]")) if p]
         try:
             return tuple(float(p) for p in parts)
         except ValueError:
-            raise ConfigError(f"--set {key}={value}: expected 4 comma-separated numbers") from None
+            raise ConfigError(f"--set {key}={value}: expected 4 numbers separated by commas or spaces") from None
     if isinstance(current, bool):
         return text.lower() in ("1", "true", "yes")
     if isinstance(current, int) or annotation.startswith("int"):
