@@ -15,7 +15,7 @@ The rule that makes the sharing exact
   seed (:func:`work_seed`), so a reference's numbers are the same in every run on the same data,
   with the cache on or off.
 * The key of a cached result is a sha256 over the code version
-  (:func:`cellbench.sweep.store.code_version`), the whole data (every column of every table, the
+  (:func:`cellbench.version.code_version`), the whole data (every column of every table, the
   blocks of the split, the simulator metadata), the predictor's name, what is computed and its
   options. Any change to one of them misses the cache; nothing is ever looked up by a partial key.
 
@@ -60,7 +60,7 @@ def cache_folder() -> Path:
 
 @functools.lru_cache(maxsize=1)
 def _code_version() -> str:
-    from cellbench.sweep.store import code_version
+    from cellbench.version import code_version
 
     return code_version()
 

@@ -1,7 +1,7 @@
 """``cellbench leaderboard --check``: which committed tables were made by other code than this checkout's.
 
 Every table page ends with a provenance line (:func:`cellbench.leaderboard.tables.provenance`) that
-names the code version of the results under it (``code: 0.1.0+src.<hash>``, :func:`cellbench.sweep.store.code_version`,
+names the code version of the results under it (``code: 0.1.0+src.<hash>``, :func:`cellbench.version.code_version`,
 a hash of the sources that compute results). A page is stale when any version it names differs from
 the current code's, or when it names none: its numbers may no longer be what the code computes.
 """
