@@ -35,14 +35,25 @@ minimum image, so it saturates once rolled positions drift by half a box.
 
 Scope: the predictor must be *causal on the table*: its prediction at frame t reads only rows of
 frames <= t of ``s.tracks`` (and what it learnt in ``fit``). The references (``zero``,
-``const-velocity``, ``mean``, ``ar``) are, exactly. A learned model
-(:class:`~cellbench.train.learned.LearnedModel`) is too: ``predict`` rebuilds graphs and
-features from the rolled table; its track LSTM then starts at the first frame of the table, so
-with ``context_frames`` = c its state is re-warmed over the c frames before the frame it predicts
-from (data frames before :math:`t_0`, rolled frames after) instead of carried from the sequence
-start (an approximation; it is exact for the references when c >= their lag). The oracle needs
-the simulator state, which a table of positions does not carry: its rollout replays the
-simulation (:mod:`cellbench.evaluation.oracle_rollout`).
+``const-velocity``, ``mean``, ``ar``) are, exactly, and are rolled out through ``predict`` on a
+window of the c = ``context_frames`` frames before the frame they predict from (the window slides
+with the rollout; exact for them when c >= their lag). The oracle needs the simulator state, which a
+table of positions does not carry: its rollout replays the simulation
+(:mod:`cellbench.evaluation.oracle_rollout`).
+
+The stateful path (anchored window)
+-----------------------------------
+A predictor with a ``rollout_session()`` (a learned model,
+:class:`~cellbench.train.learned.LearnedModel`, whose track LSTM carries a state from frame to frame)
+is rolled out through it instead. For start :math:`t_0` its state is warmed once, from zero state at
+frame :math:`t_0 - c` (the sequence start when c is None) through :math:`t_0` on data positions, and
+then carried step by step over the rolled frames :math:`t_0+1, t_0+2, \dots`: step s builds the
+graph and features of frame :math:`t_0+s-1` alone (from it and the frames its lag features read) and
+runs the network one frame. The result is exactly (to float precision) that of ``predict`` on the
+*anchored* window, frames :math:`t_0 - c \dots t_0+s-1` at step s (``window='anchored'`` on a
+predictor without a session), at the cost of one frame per step instead of c + 1.
+``window='sliding'`` rolls such a predictor out through ``predict`` on the sliding window instead
+(its state then re-warmed over the c frames before every step: the rule before the sessions).
 """
 
 from __future__ import annotations
@@ -152,28 +163,61 @@ def assemble_rollout(tracks: Tracks, starts: np.ndarray, K: int, chains: list[np
     )
 
 
+WINDOWS = ("sliding", "anchored")
+"""The tables of the ``predict`` path of :func:`rollout_positions` (see there)."""
+
+
+def _rolled_sequence(tracks: Tracks, frame: np.ndarray, pos_um: np.ndarray, a: int, b: int, t: int,
+                     chain: np.ndarray, pred: np.ndarray, s: int) -> Sequence:
+    """Rows ``[a, b)`` of ``tracks`` (frames up to t = t0 + s - 1), rolled cells at their positions of steps 1 .. s - 1.
+
+    ``frame``, ``pos_um`` : the frame and position (um) of every row of ``tracks``. Only the rows of
+    frame t are test rows; there is no target.
+    """
+    xy = pos_um[a:b].copy()
+    for j in range(1, s):  # rolled frames inside the window (rows of frames before it are < a)
+        alive = chain[:, j] >= a
+        xy[chain[alive, j] - a] = pred[alive, j]
+    window = tracks.row_window(a, b, xy)
+    last = frame[a:b] == t
+    masks = {"train": np.zeros(b - a, bool), "val": np.zeros(b - a, bool), "test": last}
+    return Sequence(window, np.full((b - a, 2), np.nan), masks)
+
+
 def rollout_positions(predictor, tracks: Tracks, start_frames, horizon_frames: int,
-                      context_frames: int | None = None) -> Rollout:
+                      context_frames: int | None = None, window: str | None = None) -> Rollout:
     """Roll ``predictor`` out autoregressively for ``horizon_frames`` frames from each start frame.
 
     Parameters
     ----------
     predictor : fitted, with ``predict(data: Dataset) -> list[(n_rows, 2) array]`` in um per frame,
-        causal on the table (see the module docstring).
+        causal on the table (see the module docstring); optionally with ``rollout_session()``, a
+        session whose ``step(data)`` returns per sequence the (n, 2) predictions for the n rows of
+        its table's last frame, carrying its state from call to call
+        (:class:`~cellbench.train.learned.RolloutSession`), and ``history_frames``, the frames
+        before a frame that its inputs read.
     tracks : one sequence.
     start_frames : (n_starts,) frames held in ``tracks``.
     horizon_frames : K >= 1.
-    context_frames : predicting frame t + 1 (t = t0 + s - 1), keep only frames >= t - ``context_frames``
-        in the predictor's table: a window that slides with the rollout, so each step costs the same
-        however long the horizon (exact for predictors that read at most that many past frames,
-        e.g. AR(p) with p <= it); None keeps the whole past.
+    context_frames : c, frames of history before the frame predicted from (t = t0 + s - 1 at step s);
+        None keeps the whole past.
+    window : the table of frames given at step s. ``'sliding'``: ``predict`` on frames t - c .. t, so
+        each step costs the same however long the horizon (exact for predictors that read at most c
+        past frames, e.g. AR(p) with p <= c). ``'anchored'``: the state is warmed over frames
+        t0 - c .. t0 and carried through the rollout, through the predictor's session when it has
+        one (one new frame per step), else by ``predict`` on frames t0 - c .. t (growing windows).
+        Default None: ``'anchored'`` for a predictor with a session, else ``'sliding'``.
 
     Returns
     -------
     :class:`Rollout`. The starts are batched: step s predicts on one :class:`Dataset` holding one
-    rolled table per start frame, so the predictor is called K times.
+    rolled table per start frame, so the predictor (or its session) is called K times.
     """
+    if window is not None and window not in WINDOWS:
+        raise ValueError(f"window {window!r}: choose one of {list(WINDOWS)} or None")
     starts, K, chains = rolled_chains(tracks, start_frames, horizon_frames)
+    session = predictor.rollout_session() if hasattr(predictor, "rollout_session") and window != "sliding" else None
+    anchored = window == "anchored" or session is not None
     _, shift = space.from_box(tracks.periodic_box_um)
     frame = tracks.df["frame"].to_numpy()
     pos = tracks.positions_um()
@@ -183,19 +227,16 @@ def rollout_positions(predictor, tracks: Tracks, start_frames, horizon_frames: i
     for s in range(1, K + 1):
         seqs, offsets = [], []
         for t0, c, p in zip(starts, chains, pred):
-            lo = -np.inf if context_frames is None else t0 + s - 1 - context_frames
-            a, b = np.searchsorted(frame, lo, "left"), np.searchsorted(frame, t0 + s - 1, "right")
-            xy = pos[a:b].copy()
-            for j in range(1, s):  # rolled frames inside the window (rows of frames before it are < a)
-                alive = c[:, j] >= a
-                xy[c[alive, j] - a] = p[alive, j]
-            window = tracks.row_window(a, b, xy)
-            last = frame[a:b] == t0 + s - 1
-            masks = {"train": np.zeros(b - a, bool), "val": np.zeros(b - a, bool), "test": last}
-            seqs.append(Sequence(window, np.full((b - a, 2), np.nan), masks))
-            offsets.append(a)
+            t = t0 + s - 1
+            lo = -np.inf if context_frames is None else (t0 if anchored else t) - context_frames
+            if session is not None and s > 1:  # the session has run frames up to t - 1: history only
+                lo = max(lo, t - session.history_frames)
+            a, b = np.searchsorted(frame, lo, "left"), np.searchsorted(frame, t, "right")
+            seqs.append(_rolled_sequence(tracks, frame, pos, a, b, t, c, p, s))
+            offsets.append(a if session is None else np.searchsorted(frame, t, "left"))  # rows of y
         blocks = [Block(i, "test", int(t0 + s - 1), int(t0 + s)) for i, t0 in enumerate(starts)]
-        out = predictor.predict(Dataset(f"{tracks.meta.dataset}:rollout-step{s}", seqs, blocks, "time"))
+        data = Dataset(f"{tracks.meta.dataset}:rollout-step{s}", seqs, blocks, "time")
+        out = predictor.predict(data) if session is None else session.step(data)
         for y, a, c, p in zip(out, offsets, chains, pred):
             alive = c[:, s] >= 0
             p[alive, s] = shift(p[alive, s - 1], np.asarray(y)[c[alive, s - 1] - a])
@@ -278,5 +319,5 @@ def rollout_rmse_um(rollout: Rollout, horizons=HORIZONS) -> dict[int, dict[str, 
     return out
 
 
-__all__ = ["HORIZONS", "Rollout", "start_frames_in", "rolled_chains", "assemble_rollout", "rollout_positions",
-           "rolled_tracks", "position_rmse_um", "scored_pairs", "rollout_rmse_um"]
+__all__ = ["HORIZONS", "WINDOWS", "Rollout", "start_frames_in", "rolled_chains", "assemble_rollout",
+           "rollout_positions", "rolled_tracks", "position_rmse_um", "scored_pairs", "rollout_rmse_um"]

@@ -28,7 +28,11 @@ same seed gives bit-identical samples and different seeds different ones.
 
 Batching: :func:`sampled_rollout` calls :func:`~cellbench.evaluation.rollouts.rollout_positions`
 unchanged with every start frame repeated S times (``np.repeat``); each copy is its own sequence
-with its own draws, so all samples of all starts run in K predictor calls.
+with its own draws, so all samples of all starts run in K predictor calls. A predictor with a
+rollout session (a learned model) keeps it: :class:`NoisyPredictor` then offers a session too, each
+copy carries its own track state (the stateful path of :mod:`~cellbench.evaluation.rollouts`), and
+the draws of step s are (n cells of frame :math:`t_0+s-1`, 2) per copy instead of one per row of
+the copy's whole table: other draws than through ``predict``, by the same reproducible rule.
 """
 
 from __future__ import annotations
@@ -102,6 +106,10 @@ class NoisyPredictor:
     Attributes
     ----------
     noise : one sentence stating the noise model used.
+    rollout_session : present only when ``predictor`` has one: a fresh :class:`NoisySession` of it,
+        drawing from the same stream (every ``step`` draws the next (n_last, 2) standard normals per
+        sequence, n_last the rows of the sequence's last frame that the session predicts, in
+        sequence order).
 
     Raises
     ------
@@ -124,6 +132,8 @@ class NoisyPredictor:
             sx, sy = self.sigma_um
             self.noise = (f"mean rollout plus residual noise: constant sigma ({sx:.4g}, {sy:.4g}) um per frame "
                           f"({sigma_note}), Gaussian per component; the model has no noise model")
+        if hasattr(predictor, "rollout_session"):  # duck typing: offered only when the inner predictor has one
+            self.rollout_session = self._session
 
     def __repr__(self) -> str:
         sigma = None if self.sigma_um is None else self.sigma_um.tolist()
@@ -131,14 +141,49 @@ class NoisyPredictor:
 
     def predict(self, data: Dataset) -> list[np.ndarray]:
         """Per sequence, (n_rows, 2) drawn displacements in um per frame (mean + sigma * N(0, 1))."""
+        return self.draw(getattr(self.predictor, "predict_with_sigma", None), self.predictor.predict, data)
+
+    def _session(self) -> "NoisySession":
+        return NoisySession(self, self.predictor.rollout_session())
+
+    def draw(self, with_sigma, means, data: Dataset) -> list[np.ndarray]:
+        """Per sequence, mean + sigma * (the next standard normals of the stream, the mean's shape), in sequence order.
+
+        ``with_sigma(data) -> (means, sigmas)`` gives the model's own sigma (used when it has a noise
+        model); ``means(data) -> means`` the means otherwise (sigma :attr:`sigma_um`).
+        """
         if self.model_sigma:
-            mus, sigmas = self.predictor.predict_with_sigma(data)
+            if with_sigma is None:
+                raise ValueError(f"{self.predictor!r} is heteroscedastic but its session has no step_with_sigma")
+            mus, sigmas = with_sigma(data)
             if sigmas is None:
-                raise ValueError(f"{self.predictor!r} is heteroscedastic but predict_with_sigma returned no sigma")
+                raise ValueError(f"{self.predictor!r} is heteroscedastic but returned no sigma")
         else:
-            mus = self.predictor.predict(data)
+            mus = means(data)
             sigmas = [np.broadcast_to(self.sigma_um, np.shape(m)) for m in mus]
         return [np.asarray(m) + np.asarray(s) * self.rng.standard_normal(np.shape(m)) for m, s in zip(mus, sigmas)]
+
+
+class NoisySession:
+    """The rollout session of a :class:`NoisyPredictor`: its inner predictor's session, with draws added.
+
+    Parameters
+    ----------
+    noisy : the :class:`NoisyPredictor` (its sigma and its random stream).
+    session : a fresh session of ``noisy.predictor`` (``step(data)``, ``history_frames``, and
+        ``step_with_sigma(data)`` for a model with a noise model).
+
+    Each :meth:`step` draws the next (n_last, 2) standard normals per sequence from the noisy
+    predictor's stream, in sequence order (n_last: the rows of the table's last frame the session predicts).
+    """
+
+    def __init__(self, noisy: NoisyPredictor, session):
+        self.noisy, self.session = noisy, session
+        self.history_frames = session.history_frames
+
+    def step(self, data: Dataset) -> list[np.ndarray]:
+        """Per sequence, (n_last, 2) drawn displacements in um per frame of its table's last frame."""
+        return self.noisy.draw(getattr(self.session, "step_with_sigma", None), self.session.step, data)
 
 
 @dataclass(frozen=True, eq=False)
@@ -287,5 +332,5 @@ def energy_score_um(sampled: SampledRollout, horizons=HORIZONS) -> dict[int, dic
     return out
 
 
-__all__ = ["has_noise_model", "residual_sigma_um", "noise_sigma", "NoisyPredictor", "SampledRollout", "sampled_rollout",
-           "energy_score_um"]
+__all__ = ["has_noise_model", "residual_sigma_um", "noise_sigma", "NoisyPredictor", "NoisySession", "SampledRollout",
+           "sampled_rollout", "energy_score_um"]

@@ -263,6 +263,7 @@ def build_frames(
     n_lags: int = 2,
     c_tilde_fn: Callable[[np.ndarray], np.ndarray] | None = None,
     options: FeatureOptions | None = None,
+    first_frames: list[int | None] | None = None,
 ) -> list[list[FrameData]]:
     """Per sequence, the list of its frames as :class:`FrameData`, in frame order.
 
@@ -274,6 +275,8 @@ def build_frames(
     c_tilde_fn : maps edge distances (n_edges,) in um to the normalized prior :math:`\\tilde C`
         (n_edges,); None gives zeros (no prior).
     options : optional inputs (:class:`FeatureOptions`); None is the default, ``FeatureOptions()``.
+    first_frames : per sequence, the first frame to build (None: every frame); the earlier frames of the
+        table still feed the lag features of the frames built. None builds every frame of every sequence.
     """
     options = options or FeatureOptions()
     has_radius = all("radius_um" in s.tracks.df.columns for s in data.seqs)
@@ -288,9 +291,13 @@ def build_frames(
         y = np.where(split[:, None] >= 0, (np.nan_to_num(s.y_um) - scaler.mean_um) / scaler.scale_um, 0.0)
         radius = s.tracks.df["radius_um"].to_numpy() / r_cut_um if has_radius else None
         disk = None if options.walls is None else options.walls.disk_for(s.tracks)
+        first = None if first_frames is None else first_frames[si]
+        a = 0 if first is None else int(np.searchsorted(s.tracks.df["frame"].to_numpy(), first, "left"))
+        graphs = [] if a >= s.tracks.n_rows else frame_graphs(s.tracks if a == 0 else
+                                                              s.tracks.row_window(a, s.tracks.n_rows), r_cut_um)
         frames = []
-        for g in frame_graphs(s.tracks, r_cut_um):
-            rows = g.rows
+        for g in graphs:
+            rows = g.rows + a
             real = ~g.self_loop
             n_nb = np.bincount(g.edge_index[1][real], minlength=g.n_nodes)
             cols = [np.concatenate([lag_feats[rows], avail[rows, :, None]], axis=2).reshape(len(rows), -1),

@@ -12,8 +12,10 @@ subclass, the factory of a ``'learned'`` registry entry) into a predictor. In ``
 4. the network, and :func:`cellbench.train.loop.fit`, the one training loop.
 
 ``predict(data)`` runs one causal pass (:func:`cellbench.train.loop.rollout`) over every sequence
-and returns displacements in um per frame. Simulator truth (``Sequence.truth``) never reaches the
-network: only the graph report (:meth:`LearnedModel.config`) reads the potential's cutoff from it.
+and returns displacements in um per frame. ``rollout_session()`` gives a :class:`RolloutSession`:
+the same pass carried across calls, one new frame at a time (the stateful path of
+:func:`cellbench.evaluation.rollouts.rollout_positions`). Simulator truth (``Sequence.truth``) never
+reaches the network: only the graph report (:meth:`LearnedModel.config`) reads the potential's cutoff from it.
 
 The paper's setting (section 3: edges carry :math:`r_{ij}`, nodes carry the absolute position, the
 prior estimator chooses :math:`r_\mathrm{cut}`) is the option set :data:`PAPER_SETTING`; the
@@ -223,6 +225,12 @@ class LearnedModel:
     def predict(self, data: Dataset) -> list[np.ndarray]:
         return self.predict_with_sigma(data)[0]
 
+    def rollout_session(self) -> "RolloutSession":
+        """A fresh :class:`RolloutSession` of this fitted model (zero state, no lane seen yet)."""
+        if getattr(self, "net", None) is None:
+            raise RuntimeError(f"{self.conv}: fit the model before rolling it out")
+        return RolloutSession(self)
+
     def attention_table(self, data: Dataset, split: str | None = None):
         """One row per real edge: seq, frame, source/target track ids, r_ij (um), C~, alpha per block and head.
 
@@ -262,6 +270,68 @@ class LearnedModel:
                            "position_bounds_um": self.features.position_bounds_um, "wall_features": self.wall_features,
                            "walls": None if self.features.walls is None else self.features.walls.to_dict()},
                 "graph_report": self.graph_report}
+
+
+class RolloutSession:
+    r"""A causal pass of a fitted :class:`LearnedModel` carried across calls, one new frame at a time.
+
+    The lanes are the sequences of the datasets given to :meth:`step`, by position (the same lanes in
+    the same order at every call). The first call runs the network over every frame of each lane's
+    table from zero state at the table's first frame; each later call runs it only over the frames
+    newer than the last one the lane ran (in a rollout: the newest rolled frame), carrying each track's
+    LSTM state by track id (:mod:`cellbench.models.temporal`). The earlier frames of a table only feed
+    the lag features of the new ones, so a later table must hold the :attr:`history_frames` frames
+    before its first new frame. The tables of one call are right-aligned (they end together) and
+    stepped with one network call per frame position for all lanes; a lane with no frame at a position
+    is not stepped there and, like a track absent from a frame, its tracks lose their state.
+
+    When every lane advances by the same number of frames in every later call, the outputs equal (to
+    float precision) those of :meth:`LearnedModel.predict` on the table made of the lane's first table
+    followed by the new frames of its later ones, at the cost of building and running the new frames only.
+
+    Attributes
+    ----------
+    history_frames : int, the frames before a frame that its node features read (the model's ``n_lags``).
+    last_frame : {lane: the last frame it ran}.
+    """
+
+    def __init__(self, model: LearnedModel):
+        self.model = model
+        self.history_frames = int(model.n_lags)
+        self.state = model.net.new_state()
+        self.last_frame: dict[int, int] = {}
+
+    def step_with_sigma(self, data: Dataset) -> tuple[list[np.ndarray], list[np.ndarray] | None]:
+        """Run the new frames of every lane; per lane, the predictions for the rows of its table's last frame.
+
+        Returns
+        -------
+        (means, sigmas): per sequence of ``data``, an (n_last, 2) array in um per frame for the rows of
+        the table's last frame, in table order (n_last = 0 when that frame is not newer than the last
+        one the lane ran), and likewise sigma in um per frame when heteroscedastic, else None.
+        """
+        m = self.model
+        first = [self.last_frame[i] + 1 if i in self.last_frame else None for i in range(len(data.seqs))]
+        c_fn = m.prior.c_tilde if m.prior is not None else None
+        frames = build_frames(data, m.r_cut_um, m.scaler, m.n_lags, c_fn, m.features, first_frames=first)
+        n = max((len(f) for f in frames), default=0)
+        outs = rollout(m.net, [[None] * (n - len(f)) + f for f in frames], start=[n - len(f) for f in frames],
+                       state=self.state)
+        mus, sigmas = [], []
+        for i, (f, res) in enumerate(zip(frames, outs)):
+            if not f:
+                mus.append(np.zeros((0, 2)))
+                sigmas.append(np.zeros((0, 2)))
+                continue
+            mu, log_var, _ = res[-1]
+            self.last_frame[i] = f[-1].frame
+            mus.append(mu * m.scaler.scale_um + m.scaler.mean_um)
+            sigmas.append(np.zeros((len(mu), 2)) if log_var is None else np.exp(0.5 * log_var) * m.scaler.scale_um)
+        return mus, (sigmas if m.heteroscedastic else None)
+
+    def step(self, data: Dataset) -> list[np.ndarray]:
+        """The means of :meth:`step_with_sigma`: per sequence, (n_last, 2) in um per frame."""
+        return self.step_with_sigma(data)[0]
 
 
 def unread_inputs(net_class, features: FeatureOptions) -> list[str]:

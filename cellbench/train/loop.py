@@ -175,13 +175,14 @@ def rollout(*args, **kwargs):
 
 @torch.no_grad()
 def _rollout(model, frames: list[list[FrameData]], stop: list[int] | None = None, keep_attention: bool = False,
-            start: list[int] | None = None):
+            start: list[int] | None = None, state=None):
     """A causal pass over sequences (one lane each), state carried from frame ``start`` (default the first).
 
     Parameters
     ----------
     stop : per sequence, the number of frames to run (default all).
     start : per sequence, the first frame position to run (zero state there); outputs before it are absent.
+    state : the state carried in (default ``model.new_state()``: zero for every track), updated in place.
 
     Returns
     -------
@@ -192,7 +193,7 @@ def _rollout(model, frames: list[list[FrameData]], stop: list[int] | None = None
     device = next(model.parameters()).device
     stop = stop or [len(s) for s in frames]
     start = start or [0] * len(frames)
-    state = model.new_state()
+    state = model.new_state() if state is None else state
     out: list[list] = [[] for _ in frames]
     for k in range(min(start, default=0), max(stop, default=0)):
         lanes = [si for si in range(len(frames)) if start[si] <= k < stop[si]]
