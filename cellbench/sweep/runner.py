@@ -72,12 +72,32 @@ def _client(scheduler: str | None, n_workers: int | None, security=None, timeout
             hint = (" (with tls://, check that --tls-cert was signed by the scheduler's CA)"
                     if scheduler.startswith("tls://") else "")
             raise ConfigError(f"--scheduler {scheduler}: cannot connect ({type(err).__name__}: {err}){hint}") from err
+    import dask
+
     n = n_workers or max(1, os.cpu_count() or 1)
-    cluster = LocalCluster(
-        n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
-        env={"OMP_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"},
-    )
+    with dask.config.set({"distributed.nanny.pre-spawn-environ": local_worker_environ()}):
+        cluster = LocalCluster(
+            n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+            env={"OMP_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"},
+        )
     return Client(cluster)
+
+
+def local_worker_environ() -> dict:
+    """The environment Dask sets before it starts a local worker process, without ``MALLOC_TRIM_THRESHOLD_``.
+
+    Dask's default sets ``MALLOC_TRIM_THRESHOLD_=65536`` so that workers hand freed memory back to
+    the system. Setting it also switches off glibc's adaptive mmap threshold, so every tensor above
+    128 KiB is mapped and unmapped afresh: a training epoch of physattn on ``default[n_frames=100]``
+    took 2.5x as long with it (5.2 s against 2.0 s for 8 epochs, one process; 4.1-4.8 s against
+    2.3-2.6 s in Dask workers; measured 2026-12-04, AMD EPYC, 2 cores). The rest of Dask's
+    defaults (one thread per math library) is kept.
+    """
+    import dask
+
+    env = dict(dask.config.get("distributed.nanny.pre-spawn-environ", default={}) or {})
+    env.pop("MALLOC_TRIM_THRESHOLD_", None)
+    return env
 
 
 def run_sweep(
